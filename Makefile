@@ -1,0 +1,21 @@
+# The two commands: `make run` (the whole system) and `make test` (the test suite).
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test install install-test clean
+
+run: install
+	$(PY) -m scripts.devstack
+
+test: install-test
+	bash scripts/system-deps.sh
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+install:
+	bash scripts/bootstrap.sh
+
+install-test:
+	bash scripts/bootstrap.sh test
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

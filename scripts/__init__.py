@@ -1,0 +1,1 @@
+"""Developer commands: the local stack and the test set-up."""

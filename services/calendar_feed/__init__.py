@@ -1,0 +1,29 @@
+"""Calendar feed service: subscribable iCal feeds of the published seminars (``create_app``)."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException
+
+from shared.config import Settings
+from shared.health import health
+from shared.problems import STATUS_CODES, problem
+from shared.runtime import make_runtime
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the calendar feed app; tests pass their own settings."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.extensions["runtime"] = make_runtime(settings)
+
+    from services.calendar_feed.routes import feeds
+
+    app.register_blueprint(feeds)
+    app.register_blueprint(health)
+
+    @app.errorhandler(HTTPException)
+    def _problem(error: HTTPException):
+        return problem(error.code or 500, STATUS_CODES.get(error.code or 500, "internal_error"))
+
+    return app

@@ -1,0 +1,1 @@
+"""Notifications: Dramatiq actors that render and send the participant mails."""

@@ -1,0 +1,72 @@
+"""Registration service: public API, forms and participant pages (``create_app``)."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from shared.config import Settings
+from shared.health import health
+from shared.problems import PROBLEMS, STATUS_CODES, negotiated_language, problem
+from shared.runtime import make_runtime
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, answering every HTTP error as problem+json (or an HTML page)."""
+
+    def handle_http_exception(self, error: HTTPException):
+        return error_response(error)
+
+
+def error_response(error: HTTPException):
+    """problem+json for API clients, a short HTML page for people in a browser."""
+    from services.registration.api import request_language
+
+    code = STATUS_CODES.get(error.code or 500, "internal_error")
+    if request.path.startswith("/api/") or not request.accept_mimetypes.accept_html:
+        data = getattr(error, "data", None) or {}
+        errors = _merge_locations(data.get("messages")) if code == "validation_failed" else None
+        return problem(error.code or 500, code, language=request_language(), errors=errors)
+    language = negotiated_language(request.args.get("lang"))
+    title, detail = PROBLEMS[code][language]
+    return render_template("error.html", title=title, detail=detail), error.code
+
+
+def _merge_locations(messages):
+    # webargs groups field errors by location ("json", "query"); clients want the fields.
+    if not isinstance(messages, dict):
+        return messages
+    merged = {}
+    for fields in messages.values():
+        merged.update(fields if isinstance(fields, dict) else {"_schema": fields})
+    return merged
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the registration app; tests pass their own settings."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        API_TITLE="Seminare: Anmeldung",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    runtime = make_runtime(settings)
+    app.extensions["runtime"] = runtime
+
+    from services.registration.api import api as public_api
+    from services.registration.pages import pages
+
+    rest = ProblemApi(app)
+    rest.register_blueprint(public_api)
+    app.register_blueprint(pages)
+    app.register_blueprint(health)
+    return app

@@ -1,0 +1,86 @@
+"""Public JSON API under /api/v1: seminars to read, registrations to create."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask.views import MethodView
+from werkzeug.exceptions import HTTPException
+from flask_smorest import Blueprint
+
+from shared.db import read_session
+from shared.problems import problem
+from services.registration.registrations import RegistrationRefused, register
+from services.registration.schemas import (
+    RegistrationAnswer,
+    RegistrationInput,
+    SeminarPublic,
+    SeminarQuery,
+)
+from services.registration.seminars import find_public_seminar, list_public_seminars, public_view
+
+api = Blueprint(
+    "public_api", __name__, url_prefix="/api/v1", description="Seminare lesen und sich anmelden"
+)
+
+
+def _runtime():
+    return current_app.extensions["runtime"]
+
+
+@api.route("/events")
+class Seminars(MethodView):
+    @api.arguments(SeminarQuery, location="query")
+    @api.response(200, SeminarPublic(many=True))
+    def get(self, filters):
+        """Upcoming published seminars, soonest first."""
+        runtime = _runtime()
+        with read_session(runtime.sessions) as session:
+            seminars = list_public_seminars(
+                session,
+                series_slug=filters.get("series"),
+                organiser_slug=filters.get("organiser"),
+                ends_after=filters.get("from_"),
+                starts_before=filters.get("to"),
+            )
+            return [public_view(s, runtime.settings) for s in seminars]
+
+
+@api.route("/events/<int:event_id>")
+class SeminarDetail(MethodView):
+    @api.response(200, SeminarPublic)
+    @api.alt_response(404, description="Unknown or unpublished seminar (problem+json)")
+    def get(self, event_id):
+        """One published seminar with seats left and whether registration is open."""
+        runtime = _runtime()
+        with read_session(runtime.sessions) as session:
+            seminar = find_public_seminar(session, event_id)
+            if seminar is None:
+                return problem(404, "seminar_not_found")
+            return public_view(seminar, runtime.settings)
+
+
+@api.route("/events/<int:event_id>/registrations")
+class Registrations(MethodView):
+    @api.arguments(RegistrationInput)
+    @api.response(201, RegistrationAnswer)
+    @api.alt_response(404, description="Unknown or unpublished seminar (problem+json)")
+    @api.alt_response(409, description="Registration closed or fully booked (problem+json)")
+    @api.alt_response(422, description="Invalid fields (problem+json with errors per field)")
+    def post(self, form, event_id):
+        """Register for a seminar. The answer does not reveal earlier registrations."""
+        try:
+            outcome = register(_runtime(), event_id, form)
+        except RegistrationRefused as refused:
+            return problem(refused.status, refused.code, language=form.get("language"))
+        return {"status": outcome.status, "seminar_id": outcome.seminar_id}
+
+
+def request_language() -> str | None:
+    """The language a JSON body asks for, if any (used when the body fails validation)."""
+    try:
+        body = request.get_json(silent=True) if request.is_json else None
+    except HTTPException:  # e.g. the body is over the size limit
+        return None
+    if isinstance(body, dict) and body.get("language") in ("de", "en"):
+        return body["language"]
+    return None

@@ -1,0 +1,167 @@
+"""Server-rendered pages: seminar list, seminar page with its form, the participant's own page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from shared.db import read_session
+from shared.models import Registration
+from shared.problems import PROBLEMS, translate_field_errors
+from shared.tokens import REGISTRATION_PAGE, form_token_age, make_form_token, read_token
+from shared.times import format_when
+from services.registration.registrations import RegistrationRefused, confirm_address, register
+from services.registration.schemas import RegistrationInput
+from services.registration.seminars import find_public_seminar, list_public_seminars, window_problem
+
+pages = Blueprint("pages", __name__, template_folder="templates")
+
+# A person needs a few seconds to fill in the form; bots post at once.
+MIN_FILL_SECONDS = 2
+MAX_FORM_AGE_SECONDS = 24 * 3600
+
+
+def _runtime():
+    return current_app.extensions["runtime"]
+
+
+def page_language() -> str:
+    """Language of a page: ?lang=, else the browser's preference, else German."""
+    chosen = request.values.get("lang")
+    if chosen in ("de", "en"):
+        return chosen
+    return request.accept_languages.best_match(("de", "en"), default="de")
+
+
+@pages.app_context_processor
+def _template_helpers():
+    language = page_language() if request else "de"
+    return {
+        "lang": language,
+        "t": lambda de, en: en if language == "en" else de,
+        "when": lambda seminar: format_when(seminar.starts_at, seminar.ends_at, seminar.timezone, language),
+    }
+
+
+@pages.get("/")
+def index():
+    """Start page: the upcoming seminars with links to their registration forms."""
+    with read_session(_runtime().sessions) as session:
+        seminars = list_public_seminars(session)
+        return render_template("index.html", seminars=seminars)
+
+
+@pages.get("/events/<int:event_id>")
+def seminar_page(event_id: int):
+    """A seminar's public page with its registration form."""
+    return _render_seminar(event_id)
+
+
+@pages.post("/events/<int:event_id>")
+def seminar_form_post(event_id: int):
+    """Registration by plain form post (works without JavaScript)."""
+    runtime = _runtime()
+    language = page_language()
+    age = form_token_age(runtime.settings.secret_key, request.form.get("form_token", ""), event_id,
+                         MAX_FORM_AGE_SECONDS)
+    if age is None:
+        return _render_seminar(event_id, form_problem="form_expired", status=400)
+    if request.form.get("website") or age < MIN_FILL_SECONDS:
+        # Honeypot filled or posted faster than a person types: answer like a
+        # success so that bots learn nothing, but store nothing.
+        return redirect(url_for("pages.registered", event_id=event_id, status="pending", lang=language))
+    raw = {
+        "name": request.form.get("name", ""),
+        "email": request.form.get("email", ""),
+        "consent": request.form.get("consent") == "yes",
+        "language": language,
+        "source_page": request.referrer[:500] if request.referrer else None,
+    }
+    try:
+        form = RegistrationInput().load(raw)
+    except ValidationError as error:
+        errors = translate_field_errors(error.messages, language)
+        return _render_seminar(event_id, errors=errors, values=raw, status=422)
+    try:
+        outcome = register(runtime, event_id, form)
+    except RegistrationRefused as refused:
+        if refused.status == 404:
+            abort(404)
+        return _render_seminar(event_id, form_problem=refused.code, values=raw, status=refused.status)
+    return redirect(url_for("pages.registered", event_id=event_id, status=outcome.status.value, lang=language))
+
+
+@pages.get("/events/<int:event_id>/registered")
+def registered(event_id: int):
+    """What happens next after a registration."""
+    with read_session(_runtime().sessions) as session:
+        seminar = find_public_seminar(session, event_id)
+        if seminar is None:
+            abort(404)
+        status = request.args.get("status", "pending")
+        return render_template("registered.html", seminar=seminar, status=status)
+
+
+def _render_seminar(event_id: int, *, errors=None, values=None, form_problem=None, status=200):
+    runtime = _runtime()
+    language = page_language()
+    with read_session(runtime.sessions) as session:
+        seminar = find_public_seminar(session, event_id)
+        if seminar is None:
+            abort(404)
+        closed_reason = window_problem(seminar)
+        html = render_template(
+            "seminar.html",
+            seminar=seminar,
+            closed_reason=closed_reason,
+            closed_text=PROBLEMS[closed_reason][language][1] if closed_reason else None,
+            errors=errors or {},
+            values=values or {},
+            problem_text=_problem_text(form_problem, language) if form_problem else None,
+            form_token=make_form_token(runtime.settings.secret_key, event_id),
+        )
+        return html, status
+
+
+FORM_EXPIRED = {
+    "de": "Das Formular ist abgelaufen. Bitte senden Sie es erneut.",
+    "en": "The form has expired. Please submit it again.",
+}
+
+
+def _problem_text(code: str, language: str) -> str:
+    if code == "form_expired":
+        return FORM_EXPIRED[language]
+    return PROBLEMS[code][language][1]
+
+
+@pages.get("/r/<token>")
+def participant_page(token: str):
+    """The participant's own page: status, seminar, and the confirm action."""
+    registration = _registration_for(token)
+    seminar = registration.seminar
+    return render_template("participant.html", registration=registration, seminar=seminar, token=token)
+
+
+@pages.post("/r/<token>/confirm")
+def confirm(token: str):
+    """Confirm the email address (a POST, since mail scanners follow GET links)."""
+    registration = _registration_for(token)
+    confirm_address(_runtime(), registration.id)
+    return redirect(url_for("pages.participant_page", token=token, lang=registration.language))
+
+
+def _registration_for(token: str) -> Registration:
+    runtime = _runtime()
+    found = read_token(runtime.settings.secret_key, REGISTRATION_PAGE, token)
+    if found is None:
+        abort(404)
+    registration_id, nonce = found
+    with read_session(runtime.sessions) as session:
+        registration = session.get(Registration, registration_id)
+        if registration is None or registration.token_nonce != nonce or registration.anonymised_at:
+            abort(404)
+        registration.seminar  # load while the session is open
+        registration.seminar.organiser
+        return registration
+

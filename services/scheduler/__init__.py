@@ -1,0 +1,1 @@
+"""Scheduler: one small process that runs the periodic jobs every minute."""

@@ -1,0 +1,48 @@
+"""Run the scheduler: ``python -m services.scheduler`` (one instance per installation)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+
+from shared.config import Settings
+from shared.redis_keys import scheduler_lock
+from shared.runtime import Runtime, make_runtime
+from shared.times import utcnow
+from services.scheduler.sweep import sweep_notifications
+
+log = logging.getLogger("scheduler")
+
+
+def run_once(runtime: Runtime, now=None) -> dict[str, int]:
+    """Run every periodic job once and report what each did."""
+    now = now or utcnow()
+    return {"notifications_requeued": sweep_notifications(runtime, now)}
+
+
+def main() -> None:
+    """Run the jobs every interval until SIGTERM or SIGINT."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    interval = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "60"))
+    runtime = make_runtime(Settings.from_env())
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    log.info("scheduler started, interval %.0f s", interval)
+    while not stopping.is_set():
+        try:
+            # A second scheduler (e.g. during a rolling deploy) skips the round.
+            if runtime.redis.set(scheduler_lock(), "1", nx=True, ex=max(int(interval) - 1, 1)):
+                report = run_once(runtime)
+                if any(report.values()):
+                    log.info("round done: %s", report)
+        except Exception:  # keep running; the next round retries
+            log.exception("scheduler round failed")
+        stopping.wait(interval)
+    log.info("scheduler stopped")
+
+
+if __name__ == "__main__":
+    main()

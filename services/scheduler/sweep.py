@@ -1,0 +1,59 @@
+"""Hand notifications to the queue again when their message may have been lost.
+
+Three cases: Redis was down when the row was written (never enqueued); a worker
+died while sending (stuck in "sending"); a message vanished from the queue
+(queued or retrying for far longer than any backoff). The actor's claim makes
+a duplicate message harmless, so a generous sweep is safe.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+
+from shared.db import write_transaction
+from shared.models import Notification, NotificationStatus
+from shared.outbox import dispatch
+from shared.runtime import Runtime
+
+# Longer than the actor's largest retry backoff, so live retries are left alone.
+LOST_MESSAGE_AFTER = timedelta(minutes=30)
+BATCH = 500
+
+
+def sweep_notifications(runtime: Runtime, now: datetime) -> int:
+    """Re-enqueue notifications whose message may be lost; returns how many were queued."""
+    stale = now - timedelta(seconds=runtime.settings.sweep_after_seconds)
+    lost = now - LOST_MESSAGE_AFTER
+    waiting = Notification.status.in_((NotificationStatus.QUEUED, NotificationStatus.RETRY))
+    with write_transaction(runtime.sessions) as session:
+        due = session.scalars(
+            select(Notification.id)
+            .where(
+                or_(
+                    # The worker died while sending.
+                    and_(Notification.status == NotificationStatus.SENDING, Notification.claimed_at < stale),
+                    # Redis was down when the row was written.
+                    and_(waiting, Notification.enqueued_at.is_(None), Notification.created_at < stale),
+                    # The message vanished from the queue (e.g. Redis lost its data).
+                    and_(
+                        waiting,
+                        Notification.enqueued_at < lost,
+                        or_(Notification.claimed_at.is_(None), Notification.claimed_at < lost),
+                    ),
+                )
+            )
+            .order_by(Notification.id)
+            .limit(BATCH)
+        ).all()
+        if not due:
+            return 0
+        session.execute(
+            update(Notification)
+            .where(Notification.id.in_(due), Notification.status == NotificationStatus.SENDING)
+            .values(status=NotificationStatus.RETRY)
+        )
+        # Clear the stamp; dispatch sets it again for what reaches the queue.
+        session.execute(update(Notification).where(Notification.id.in_(due)).values(enqueued_at=None))
+    return dispatch(runtime.sessions, runtime.broker, due)

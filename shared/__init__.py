@@ -1,0 +1,1 @@
+"""Code the seminar services share: settings, database, models, broker, tokens, time."""

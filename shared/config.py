@@ -1,0 +1,96 @@
+"""Settings of every process, read from the environment in this one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Development state (SQLite file, Maildir, secret key, embedded Redis data) lives
+# here, outside git; SEMINARE_VAR_DIR moves it (the tests use a temporary one).
+VAR_DIR = Path(os.environ.get("SEMINARE_VAR_DIR") or PROJECT_ROOT / "var").resolve()
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process may be configured with; defaults suit local development."""
+
+    database_url: str = f"sqlite:///{VAR_DIR / 'seminare.db'}"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # "maildir:<path>" writes mails into a Maildir; "smtp://", "smtp+starttls://"
+    # or "smtps://" (with optional user:password@) sends them to an SMTP server.
+    mail_url: str = f"maildir:{VAR_DIR / 'mail'}"
+    mail_from: str = "Seminare <noreply@seminare.localhost>"
+    secret_key: str = ""
+    registration_base_url: str = "http://127.0.0.1:8000"
+    calendar_base_url: str = "http://127.0.0.1:8001"
+    default_timezone: str = "Europe/Berlin"
+    # Seconds a notification may sit un-enqueued or in "sending" before the
+    # scheduler's sweep hands it to the queue again.
+    sweep_after_seconds: int = 120
+    # Attempts after which a notification that keeps failing temporarily is
+    # given up and marked failed, visible to the organiser.
+    mail_max_attempts: int = 12
+    # Hours an unconfirmed (double opt-in) registration holds its seat.
+    pending_expiry_hours: int = 24
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        """Build settings from environment variables (``os.environ`` by default)."""
+        env = os.environ if environ is None else environ
+        defaults = cls()
+        settings = cls(
+            database_url=env.get("DATABASE_URL", defaults.database_url),
+            redis_url=env.get("REDIS_URL", defaults.redis_url),
+            mail_url=env.get("MAIL_URL", defaults.mail_url),
+            mail_from=env.get("MAIL_FROM", defaults.mail_from),
+            secret_key=env.get("SECRET_KEY", ""),
+            registration_base_url=env.get(
+                "REGISTRATION_BASE_URL", defaults.registration_base_url
+            ).rstrip("/"),
+            calendar_base_url=env.get("CALENDAR_BASE_URL", defaults.calendar_base_url).rstrip("/"),
+            default_timezone=env.get("DEFAULT_TIMEZONE", defaults.default_timezone),
+            sweep_after_seconds=_int(env, "SWEEP_AFTER_SECONDS", defaults.sweep_after_seconds),
+            mail_max_attempts=_int(env, "MAIL_MAX_ATTEMPTS", defaults.mail_max_attempts),
+            pending_expiry_hours=_int(env, "PENDING_EXPIRY_HOURS", defaults.pending_expiry_hours),
+        )
+        settings.check()
+        return settings
+
+    def with_overrides(self, **overrides) -> "Settings":
+        """Return a copy with some values replaced (used by tests and app factories)."""
+        return replace(self, **overrides)
+
+    def check(self) -> None:
+        """Refuse to run with settings that cannot work."""
+        if not self.secret_key:
+            raise ConfigError(
+                "SECRET_KEY is not set. Set it to a long random string "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
+        if len(self.secret_key) < 16:
+            raise ConfigError("SECRET_KEY is too short; use at least 16 characters.")
+        scheme = self.mail_url.split(":", 1)[0]
+        if scheme not in {"maildir", "smtp", "smtps", "smtp+starttls"}:
+            raise ConfigError(f"MAIL_URL has an unknown scheme {scheme!r}.")
+
+    @property
+    def public_host(self) -> str:
+        """Host name used in calendar UIDs and Message-IDs."""
+        return urlsplit(self.registration_base_url).hostname or "localhost"
+
+
+def _int(env, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from exc

@@ -1,0 +1,81 @@
+"""Database engine and session handling for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+# Execution option that makes a SQLite transaction take the write lock at BEGIN.
+_IMMEDIATE = "sqlite_begin_immediate"
+
+
+def make_engine(database_url: str, **engine_options) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return _make_sqlite_engine(url, **engine_options)
+    engine_options.setdefault("pool_pre_ping", True)
+    return create_engine(url, **engine_options)
+
+
+def _make_sqlite_engine(url, **engine_options) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **engine_options)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite would defer it).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        # A write transaction that starts as a reader would fail with "database is
+        # locked" when it upgrades under concurrency; BEGIN IMMEDIATE waits instead.
+        if connection.get_execution_options().get(_IMMEDIATE):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Return the session factory the services use (objects stay usable after commit)."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def write_transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """Open one transaction meant to write; it commits on success and rolls back on error.
+
+    On SQLite it holds the database write lock from the start, so that a
+    conditional seat update and the inserts that follow are serialised; on
+    PostgreSQL row locks and conditional updates do that job.
+    """
+    with sessions() as session:
+        session.connection(execution_options={_IMMEDIATE: True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+@contextmanager
+def read_session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """Open a session for reading; it is closed (and its transaction ended) afterwards."""
+    with sessions() as session:
+        yield session

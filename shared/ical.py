@@ -1,0 +1,76 @@
+"""iCalendar objects for seminars, the same in feeds and in mail attachments."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Iterable
+
+from icalendar import Calendar, Event, vDuration
+
+from shared.config import Settings
+from shared.links import seminar_page_url
+from shared.models import Seminar, SeminarFormat, SeminarStatus
+from shared.times import local
+
+PRODID = "-//Seminare//Seminaranmeldung//DE"
+REFRESH_INTERVAL = timedelta(hours=1)
+
+
+def seminar_uid(seminar_id: int, host: str) -> str:
+    """The seminar's UID: stable for its whole life and equal in every feed and mail."""
+    return f"seminar-{seminar_id}@{host}"
+
+
+def seminar_event(seminar: Seminar, settings: Settings, join_url: str | None = None) -> Event:
+    """Build the VEVENT of a seminar; ``join_url`` only for a confirmed participant."""
+    page = seminar_page_url(settings, seminar.id)
+    description = seminar.description.strip()
+    lines = [description] if description else []
+    if join_url:
+        lines.append(f"Zugangslink / Join link: {join_url}")
+    lines.append(f"Anmeldung und Details / Registration and details: {page}")
+    event = Event.new(
+        uid=seminar_uid(seminar.id, settings.public_host),
+        summary=seminar.title,
+        description="\n\n".join(lines),
+        start=local(seminar.starts_at, seminar.timezone),
+        end=local(seminar.ends_at, seminar.timezone),
+        # DTSTAMP follows the last change so that unchanged feeds keep the same bytes.
+        stamp=seminar.updated_at,
+        created=seminar.created_at,
+        last_modified=seminar.updated_at,
+        sequence=seminar.sequence,
+        status="CANCELLED" if seminar.status == SeminarStatus.CANCELLED else "CONFIRMED",
+        url=page,
+        location=_location(seminar, join_url),
+        categories=[seminar.series.title] if seminar.series else (),
+    )
+    return event
+
+
+def _location(seminar: Seminar, join_url: str | None) -> str | None:
+    if seminar.format == SeminarFormat.ONLINE:
+        return join_url or "Online"
+    if seminar.format == SeminarFormat.HYBRID:
+        return f"{seminar.location} / Online" if seminar.location else "Online"
+    return seminar.location
+
+
+def make_calendar(name: str, uid: str, events: Iterable[Event], method: str | None = None) -> Calendar:
+    """Wrap events in a VCALENDAR with the VTIMEZONEs they use and refresh hints.
+
+    ``uid`` must be stable per feed: the same content must give the same bytes.
+    """
+    calendar = Calendar.new(
+        prodid=PRODID,
+        uid=uid,
+        name=name,  # also writes X-WR-CALNAME for Outlook and Google
+        method=method,
+        refresh_interval=REFRESH_INTERVAL,
+        subcomponents=list(events),
+    )
+    # RFC 7986 requires the VALUE parameter on REFRESH-INTERVAL.
+    calendar["REFRESH-INTERVAL"].params["VALUE"] = "DURATION"
+    calendar["X-PUBLISHED-TTL"] = vDuration(REFRESH_INTERVAL)
+    calendar.add_missing_timezones()
+    return calendar

@@ -1,0 +1,306 @@
+"""The data model: organisers, series, seminars, questions, registrations, notifications.
+
+Times are stored in UTC; a seminar names the zone it is shown in.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shared.times import UTC, as_utc, utcnow
+
+DEFAULT_REMINDER_OFFSETS = [24 * 60, 60]  # minutes before the start
+
+# Stable constraint names so that Alembic migrations work the same on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime on both databases (SQLite has no time zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = as_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
+    # A VARCHAR with a CHECK constraint: the same on both databases, easy to migrate.
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class SeminarStatus(str, enum.Enum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+
+
+class SeminarFormat(str, enum.Enum):
+    ONLINE = "online"
+    IN_PERSON = "in_person"
+    HYBRID = "hybrid"
+
+
+class QuestionKind(str, enum.Enum):
+    SHORT_TEXT = "short_text"
+    LONG_TEXT = "long_text"
+    SINGLE_CHOICE = "single_choice"
+    MULTIPLE_CHOICE = "multiple_choice"
+    CHECKBOX = "checkbox"
+
+
+class RegistrationStatus(str, enum.Enum):
+    PENDING = "pending"          # holds a seat until the address is confirmed
+    CONFIRMED = "confirmed"      # holds a seat
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"          # pending for too long; the seat was released
+
+
+SEAT_HOLDING = (RegistrationStatus.PENDING, RegistrationStatus.CONFIRMED)
+
+
+class NotificationKind(str, enum.Enum):
+    CONFIRM_ADDRESS = "confirm_address"
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    PROMOTED = "promoted"
+    REMINDER = "reminder"
+    CHANGED = "changed"
+    SEMINAR_CANCELLED = "seminar_cancelled"
+    CANCELLATION_RECEIPT = "cancellation_receipt"
+    ALREADY_REGISTERED = "already_registered"
+
+
+class NotificationStatus(str, enum.Enum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    RETRY = "retry"        # a temporary failure; will be tried again
+    FAILED = "failed"      # permanent failure; shown to the organiser
+    CANCELLED = "cancelled"  # no longer needed (e.g. the registration was erased)
+
+
+CLAIMABLE = (NotificationStatus.QUEUED, NotificationStatus.RETRY)
+
+
+def new_nonce() -> str:
+    """Random part of a signed token; replacing it revokes every token issued before."""
+    return secrets.token_urlsafe(16)
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Organiser(Timestamps, Base):
+    __tablename__ = "organisers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    contact_email: Mapped[str] = mapped_column(String(254))
+    website_url: Mapped[Optional[str]] = mapped_column(String(500))
+    privacy_policy_url: Mapped[str] = mapped_column(String(500))
+    # Partner origins (scheme://host[:port]) allowed to embed this organiser's forms.
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    retention_days: Mapped[int] = mapped_column(Integer, default=30)
+
+    series: Mapped[list["Series"]] = relationship(back_populates="organiser")
+    seminars: Mapped[list["Seminar"]] = relationship(back_populates="organiser")
+
+
+class Series(Timestamps, Base):
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    organiser: Mapped[Organiser] = relationship(back_populates="series")
+    seminars: Mapped[list["Seminar"]] = relationship(back_populates="series")
+
+
+class Seminar(Timestamps, Base):
+    __tablename__ = "seminars"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
+        CheckConstraint("seats_taken >= 0", name="seats_taken_not_negative"),
+        Index("ix_seminars_status_starts_at", "status", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id", ondelete="CASCADE"), index=True)
+    series_id: Mapped[Optional[int]] = mapped_column(ForeignKey("series.id", ondelete="SET NULL"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[SeminarStatus] = mapped_column(_enum(SeminarStatus, "seminar_status"), default=SeminarStatus.DRAFT)
+    format: Mapped[SeminarFormat] = mapped_column(_enum(SeminarFormat, "seminar_format"), default=SeminarFormat.ONLINE)
+    location: Mapped[Optional[str]] = mapped_column(String(500))
+    # Sent only to confirmed participants; never part of a public answer or feed.
+    join_url: Mapped[Optional[str]] = mapped_column(String(1000))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
+    language: Mapped[str] = mapped_column(String(2), default="de")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # NULL capacity means unlimited seats.
+    capacity: Mapped[Optional[int]] = mapped_column(Integer)
+    # Pending plus confirmed registrations; changed only by conditional UPDATEs.
+    seats_taken: Mapped[int] = mapped_column(Integer, default=0)
+    waitlist_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    double_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    registration_opens_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # NULL means registration closes when the seminar starts.
+    registration_closes_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    reminder_offsets: Mapped[list[int]] = mapped_column(JSON, default=lambda: list(DEFAULT_REMINDER_OFFSETS))
+    # RFC 5545 SEQUENCE: rises whenever time, place or status change.
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    organiser: Mapped[Organiser] = relationship(back_populates="seminars")
+    series: Mapped[Optional[Series]] = relationship(back_populates="seminars")
+    questions: Mapped[list["Question"]] = relationship(
+        back_populates="seminar", order_by="Question.position", cascade="all, delete-orphan"
+    )
+    registrations: Mapped[list["Registration"]] = relationship(back_populates="seminar")
+
+    @property
+    def seats_left(self) -> Optional[int]:
+        """Free seats, or None when the seminar has no limit."""
+        if self.capacity is None:
+            return None
+        return max(self.capacity - self.seats_taken, 0)
+
+    @property
+    def closes_at(self) -> datetime:
+        """When registration closes: the set time, or else the start."""
+        return self.registration_closes_at or self.starts_at
+
+
+class Question(Base):
+    __tablename__ = "questions"
+    __table_args__ = (UniqueConstraint("seminar_id", "key", name="uq_questions_seminar_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seminar_id: Mapped[int] = mapped_column(ForeignKey("seminars.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[QuestionKind] = mapped_column(_enum(QuestionKind, "question_kind"))
+    label_de: Mapped[str] = mapped_column(String(300))
+    label_en: Mapped[str] = mapped_column(String(300))
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # For choices: [{"value": "...", "label_de": "...", "label_en": "..."}].
+    options: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    seminar: Mapped[Seminar] = relationship(back_populates="questions")
+
+
+class Registration(Base):
+    __tablename__ = "registrations"
+    __table_args__ = (
+        # One registration per address and seminar; a second attempt finds this row.
+        UniqueConstraint("seminar_id", "email_key", name="uq_registrations_seminar_email"),
+        Index("ix_registrations_seminar_status_created", "seminar_id", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seminar_id: Mapped[int] = mapped_column(ForeignKey("seminars.id", ondelete="CASCADE"))
+    status: Mapped[RegistrationStatus] = mapped_column(_enum(RegistrationStatus, "registration_status"))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    # Lower-cased address used to recognise the same person registering twice.
+    email_key: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(2), default="de")
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    consent_version: Mapped[str] = mapped_column(String(64))
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source_page: Mapped[Optional[str]] = mapped_column(String(500))
+    token_nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    expires_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    anonymised_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    seminar: Mapped[Seminar] = relationship(back_populates="registrations")
+    notifications: Mapped[list["Notification"]] = relationship(back_populates="registration")
+
+
+class Notification(Base):
+    """One mail to send, written in the same transaction as the change that causes it."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        # A mail of one kind goes to a registration once; reminders and change mails
+        # carry a dedupe key (the offset, the seminar's sequence) to allow several.
+        UniqueConstraint("registration_id", "kind", "dedupe_key", name="uq_notifications_once"),
+        Index("ix_notifications_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"))
+    kind: Mapped[NotificationKind] = mapped_column(_enum(NotificationKind, "notification_kind"))
+    dedupe_key: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[NotificationStatus] = mapped_column(
+        _enum(NotificationStatus, "notification_status"), default=NotificationStatus.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[Optional[str]] = mapped_column(String(1000))
+    message_id: Mapped[Optional[str]] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set once the id is in the queue; the scheduler's sweep looks for rows without it.
+    enqueued_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    registration: Mapped[Registration] = relationship(back_populates="notifications")

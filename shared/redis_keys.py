@@ -1,0 +1,19 @@
+"""Names of the Redis keys and channels the services share, built in one place."""
+
+PREFIX = "seminare"
+
+
+def feed_version() -> str:
+    """Counter that rises with every change to a seminar, series or organiser."""
+    return f"{PREFIX}:feeds:version"
+
+
+def feed_changes_channel() -> str:
+    """Pub/sub channel on which the new feed version is announced."""
+    return f"{PREFIX}:feeds:changes"
+
+
+
+def scheduler_lock() -> str:
+    """Lock that keeps a second scheduler from running the same minute's jobs."""
+    return f"{PREFIX}:scheduler:lock"

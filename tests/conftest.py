@@ -1,0 +1,142 @@
+"""Fixtures: real Redis, SQLite and PostgreSQL databases, SMTP server, Dramatiq worker."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from shared.config import Settings
+from shared.migrate import upgrade
+from shared.runtime import make_runtime
+from tests.servers import RedisServer, SmtpServer, Worker
+
+ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+SECRET = "test-secret-key-that-is-long-enough"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """One private redis-server for the whole run (each test starts with it empty)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """URL of the private Redis, flushed so that no test sees another's queue."""
+    import redis
+
+    if redis_server.process.poll() is not None:  # a test stopped it
+        redis_server.start()
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url
+
+
+def _postgres_admin_engine():
+    return create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def postgres_admin():
+    """An engine on the local PostgreSQL server; missing PostgreSQL fails on CI."""
+    engine = _postgres_admin_engine()
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        engine.dispose()
+        message = f"PostgreSQL is not reachable at {make_url(POSTGRES_ADMIN_URL).render_as_string()}: {exc}"
+        if ON_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    yield engine
+    engine.dispose()
+
+
+def _fresh_postgres_database(postgres_admin) -> tuple[str, str]:
+    name = f"seminare_test_{uuid.uuid4().hex[:12]}"
+    with postgres_admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    return name, url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A migrated, empty database: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'seminare.db'}"
+        upgrade(url)
+        yield url
+        return
+    admin = request.getfixturevalue("postgres_admin")
+    name, url = _fresh_postgres_database(admin)
+    upgrade(url)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def settings(database_url, redis_url, tmp_path) -> Settings:
+    """Settings of the test's services; mails go to a Maildir unless a test says otherwise."""
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        mail_url=f"maildir:{tmp_path / 'mail'}",
+        secret_key=SECRET,
+        registration_base_url="http://127.0.0.1:8000",
+        calendar_base_url="http://127.0.0.1:8001",
+    )
+
+
+@pytest.fixture
+def runtime(settings):
+    """Database sessions, Redis and broker for domain-level tests."""
+    runtime = make_runtime(settings)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def service_env(settings: Settings, **overrides: str) -> dict[str, str]:
+    """Environment for a service process started by a test."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url,
+        MAIL_URL=settings.mail_url,
+        SECRET_KEY=settings.secret_key,
+        REGISTRATION_BASE_URL=settings.registration_base_url,
+        CALENDAR_BASE_URL=settings.calendar_base_url,
+    )
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def worker(settings, smtp_server):
+    """A real Dramatiq worker sending to the test SMTP server."""
+    process = Worker(service_env(settings, MAIL_URL=smtp_server.url))
+    process.start()
+    yield process
+    process.stop()

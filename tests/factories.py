@@ -1,0 +1,66 @@
+"""Plain factory functions for test data."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from shared.models import Organiser, Seminar, SeminarFormat, SeminarStatus, Series
+from shared.times import from_local, utcnow
+
+_numbers = itertools.count(1)
+
+
+def make_organiser(session: Session, **overrides) -> Organiser:
+    n = next(_numbers)
+    values = dict(
+        slug=f"organiser-{n}",
+        name=f"Veranstalter {n}",
+        contact_email=f"team{n}@organiser.example",
+        privacy_policy_url="https://organiser.example/datenschutz",
+        allowed_origins=[],
+    )
+    values.update(overrides)
+    organiser = Organiser(**values)
+    session.add(organiser)
+    session.flush()
+    return organiser
+
+
+def make_series(session: Session, organiser: Organiser, **overrides) -> Series:
+    n = next(_numbers)
+    values = dict(organiser=organiser, slug=f"series-{n}", title=f"Reihe {n}")
+    values.update(overrides)
+    series = Series(**values)
+    session.add(series)
+    session.flush()
+    return series
+
+
+def berlin(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    """An instant given as Berlin wall-clock time."""
+    return from_local(datetime(year, month, day, hour, minute), "Europe/Berlin")
+
+
+def make_seminar(session: Session, organiser: Organiser | None = None, **overrides) -> Seminar:
+    organiser = organiser or make_organiser(session)
+    starts_at = overrides.pop("starts_at", None) or (utcnow() + timedelta(days=10)).replace(microsecond=0)
+    values = dict(
+        organiser=organiser,
+        title="Kommunal Engagiert: Testseminar",
+        description="Ein Seminar für Tests.",
+        status=SeminarStatus.PUBLISHED,
+        format=SeminarFormat.ONLINE,
+        join_url="https://meet.example/raum-42",
+        timezone="Europe/Berlin",
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=90),
+        capacity=20,
+    )
+    values.update(overrides)
+    seminar = Seminar(**values)
+    session.add(seminar)
+    session.flush()
+    return seminar

