@@ -1,0 +1,116 @@
+"""The server-rendered seminar page and form, and the participant's own page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from services.registration import create_app
+from services.registration import pages as pages_module
+from shared.db import read_session, write_transaction
+from shared.links import participant_page_url
+from shared.models import Notification, NotificationKind, Registration, RegistrationStatus
+from tests.factories import make_seminar
+
+
+@pytest.fixture
+def client(settings, monkeypatch):
+    # People need seconds to fill in the form; tests do not wait that long.
+    monkeypatch.setattr(pages_module, "MIN_FILL_SECONDS", 0)
+    app = create_app(settings)
+    yield app.test_client()
+    app.extensions["runtime"].close()
+
+
+def seminar_id(runtime, **overrides) -> int:
+    with write_transaction(runtime.sessions) as session:
+        return make_seminar(session, **overrides).id
+
+
+def form_token(client, event_id: int) -> str:
+    page = client.get(f"/events/{event_id}").get_data(as_text=True)
+    return re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+
+
+def registrations(runtime):
+    with read_session(runtime.sessions) as session:
+        return session.scalars(select(Registration)).all()
+
+
+def test_start_page_lists_upcoming_seminars(client, runtime):
+    event_id = seminar_id(runtime, title="Junge Wilde")
+    page = client.get("/").get_data(as_text=True)
+    assert f'href="/events/{event_id}?lang=de"' in page and "Junge Wilde" in page
+    assert '<html lang="de">' in page
+
+
+def test_form_post_registers_and_says_what_happens_next(client, runtime):
+    event_id = seminar_id(runtime)
+    response = client.post(f"/events/{event_id}", data={
+        "form_token": form_token(client, event_id), "name": "Erika", "email": "erika@example.org",
+        "consent": "yes",
+    })
+    assert response.status_code == 302
+    result = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Bitte bestätigen Sie Ihre E-Mail-Adresse" in result
+    assert [(r.email, r.status) for r in registrations(runtime)] == [("erika@example.org", RegistrationStatus.PENDING)]
+
+
+def test_form_errors_are_shown_next_to_the_fields(client, runtime):
+    event_id = seminar_id(runtime)
+    response = client.post(f"/events/{event_id}?lang=en", data={
+        "form_token": form_token(client, event_id), "name": "", "email": "nope",
+    })
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="email-error">Please enter a valid email address.' in page
+    assert 'aria-describedby="consent-error"' in page
+    assert registrations(runtime) == []
+
+
+def test_honeypot_and_forged_tokens_store_nothing(client, runtime):
+    event_id = seminar_id(runtime)
+    filled = {"name": "Bot", "email": "bot@example.org", "consent": "yes"}
+    honeypot = client.post(f"/events/{event_id}", data={**filled, "form_token": form_token(client, event_id),
+                                                        "website": "http://spam.example"})
+    assert honeypot.status_code == 302  # looks like success to the bot
+    forged = client.post(f"/events/{event_id}", data={**filled, "form_token": "1.forged.token"})
+    assert forged.status_code == 400
+    other_seminar = client.post(f"/events/{event_id}", data={**filled, "form_token": form_token(client, seminar_id(runtime))})
+    assert other_seminar.status_code == 400
+    assert registrations(runtime) == []
+
+
+def test_participant_confirms_on_their_page_with_a_post(client, runtime, settings):
+    event_id = seminar_id(runtime)
+    client.post(f"/api/v1/events/{event_id}/registrations",
+                json={"name": "Erika", "email": "erika@example.org", "consent": True})
+    registration = registrations(runtime)[0]
+    url = participant_page_url(settings, registration.id, registration.token_nonce)
+    path = url.removeprefix(settings.registration_base_url)
+
+    page = client.get(path).get_data(as_text=True)
+    assert "E-Mail-Adresse bestätigen" in page and 'method="post"' in page
+    assert registrations(runtime)[0].status == RegistrationStatus.PENDING  # a GET changes nothing
+
+    assert client.post(f"{path}/confirm").status_code == 302
+    assert client.post(f"{path}/confirm").status_code == 302  # twice is harmless
+    assert registrations(runtime)[0].status == RegistrationStatus.CONFIRMED
+    with read_session(runtime.sessions) as session:
+        kinds = sorted(n.kind.value for n in session.scalars(select(Notification)))
+    assert kinds == [NotificationKind.CONFIRM_ADDRESS.value, NotificationKind.CONFIRMED.value]
+
+
+def test_tampered_or_revoked_participant_links_are_not_found(client, runtime, settings):
+    event_id = seminar_id(runtime)
+    client.post(f"/api/v1/events/{event_id}/registrations",
+                json={"name": "Erika", "email": "erika@example.org", "consent": True})
+    registration = registrations(runtime)[0]
+    path = participant_page_url(settings, registration.id, registration.token_nonce).removeprefix(
+        settings.registration_base_url)
+    assert client.get(path[:-2] + "xx").status_code == 404
+    with write_transaction(runtime.sessions) as session:
+        session.get(Registration, registration.id).token_nonce = "renewed"
+    assert client.get(path).status_code == 404

@@ -1,0 +1,102 @@
+"""The schema on SQLite and PostgreSQL: migrations match the models, times stay UTC, rules hold."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from shared.db import make_engine, read_session, write_transaction
+from shared.demo import load_demo
+from shared.migrate import alembic_config
+from shared.models import Base, Notification, NotificationKind, Registration, RegistrationStatus, Seminar
+from shared.times import utcnow
+from tests.factories import make_seminar
+
+
+def test_migrations_create_exactly_the_models(database_url):
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_migrations_downgrade_and_upgrade_again(database_url):
+    from alembic import command
+
+    config = alembic_config(database_url)
+    command.downgrade(config, "base")
+    command.upgrade(config, "head")
+
+
+def test_times_come_back_as_the_same_utc_instant(runtime):
+    berlin_time = datetime(2026, 10, 28, 13, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    with write_transaction(runtime.sessions) as session:
+        seminar_id = make_seminar(session, starts_at=berlin_time).id
+    with read_session(runtime.sessions) as session:
+        stored = session.get(Seminar, seminar_id).starts_at
+    assert stored.tzinfo == timezone.utc
+    assert stored == berlin_time
+    assert (stored.hour, stored.minute) == (12, 30)  # CET is UTC+1 after the October change
+
+
+def _registration(seminar_id: int, email: str) -> Registration:
+    return Registration(
+        seminar_id=seminar_id, status=RegistrationStatus.PENDING, name="Erika", email=email,
+        email_key=email.lower(), consent_version="v1", consent_at=utcnow(),
+    )
+
+
+def test_one_registration_per_address_and_seminar(runtime):
+    with write_transaction(runtime.sessions) as session:
+        seminar_id = make_seminar(session).id
+        session.add(_registration(seminar_id, "erika@example.org"))
+    with pytest.raises(IntegrityError):
+        with write_transaction(runtime.sessions) as session:
+            session.add(_registration(seminar_id, "Erika@example.org"))
+
+
+def test_a_mail_kind_is_recorded_once_per_registration_and_key(runtime):
+    with write_transaction(runtime.sessions) as session:
+        seminar_id = make_seminar(session).id
+        registration = _registration(seminar_id, "erika@example.org")
+        session.add(registration)
+        session.flush()
+        registration_id = registration.id
+        session.add(Notification(registration_id=registration_id, kind=NotificationKind.REMINDER, dedupe_key="1440"))
+        session.add(Notification(registration_id=registration_id, kind=NotificationKind.REMINDER, dedupe_key="60"))
+    with pytest.raises(IntegrityError):
+        with write_transaction(runtime.sessions) as session:
+            session.add(Notification(registration_id=registration_id, kind=NotificationKind.REMINDER, dedupe_key="60"))
+
+
+def test_a_seminar_cannot_end_before_it_starts(runtime):
+    with pytest.raises(IntegrityError):
+        with write_transaction(runtime.sessions) as session:
+            start = utcnow() + timedelta(days=3)
+            make_seminar(session, starts_at=start, ends_at=start - timedelta(hours=1))
+
+
+def test_demo_data_loads_once_with_open_registration(runtime):
+    assert load_demo(runtime.sessions) is True
+    assert load_demo(runtime.sessions) is False
+    with read_session(runtime.sessions) as session:
+        seminars = session.scalars(select(Seminar).order_by(Seminar.starts_at)).all()
+        titles = [s.title for s in seminars]
+        assert titles[:2] == [
+            "Junge Wilde: Räume schaffen für das Engagement junger Menschen",
+            "Wieso, weshalb, warum? Engagementstrategien auf kommunaler Ebene",
+        ]
+        assert any(s.format.value == "hybrid" and "Berlin" in s.location for s in seminars)
+        for seminar in seminars[:2]:
+            local = seminar.starts_at.astimezone(ZoneInfo("Europe/Berlin"))
+            assert (local.weekday(), local.hour, local.minute) == (2, 13, 30)
+            assert seminar.series.title == "Kommunal Engagiert"
+            assert seminar.starts_at > utcnow()
+        assert session.scalar(select(func.count()).select_from(Registration)) == 0
