@@ -39,6 +39,9 @@ class Settings:
     mail_max_attempts: int = 12
     # Hours an unconfirmed (double opt-in) registration holds its seat.
     pending_expiry_hours: int = 24
+    # Registration posts allowed per client IP and per email address ("" turns one off).
+    rate_limit_per_ip: str = "30/minute;300/hour"
+    rate_limit_per_email: str = "5/minute;20/hour"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -59,6 +62,8 @@ class Settings:
             sweep_after_seconds=_int(env, "SWEEP_AFTER_SECONDS", defaults.sweep_after_seconds),
             mail_max_attempts=_int(env, "MAIL_MAX_ATTEMPTS", defaults.mail_max_attempts),
             pending_expiry_hours=_int(env, "PENDING_EXPIRY_HOURS", defaults.pending_expiry_hours),
+            rate_limit_per_ip=env.get("RATE_LIMIT_PER_IP", defaults.rate_limit_per_ip),
+            rate_limit_per_email=env.get("RATE_LIMIT_PER_EMAIL", defaults.rate_limit_per_email),
         )
         settings.check()
         return settings

@@ -48,6 +48,24 @@ def seminar_event(seminar: Seminar, settings: Settings, join_url: str | None = N
     return event
 
 
+def google_calendar_url(seminar: Seminar, settings: Settings) -> str:
+    """A link that opens Google Calendar with the seminar filled in (no join link)."""
+    from urllib.parse import urlencode
+
+    def stamp(moment):
+        return moment.strftime("%Y%m%dT%H%M%SZ")
+
+    query = urlencode({
+        "action": "TEMPLATE",
+        "text": seminar.title,
+        "dates": f"{stamp(seminar.starts_at)}/{stamp(seminar.ends_at)}",
+        "ctz": seminar.timezone,
+        "details": seminar_page_url(settings, seminar.id),
+        "location": _location(seminar, None) or "",
+    })
+    return f"https://calendar.google.com/calendar/render?{query}"
+
+
 def _location(seminar: Seminar, join_url: str | None) -> str | None:
     if seminar.format == SeminarFormat.ONLINE:
         return join_url or "Online"

@@ -267,7 +267,11 @@ class Registration(Base):
     source_page: Mapped[Optional[str]] = mapped_column(String(500))
     token_nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the registration got its seat for good (confirmed or promoted).
     confirmed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # When the participant proved the address is theirs (double opt-in); consent proof.
+    email_confirmed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Unconfirmed registrations (pending, or waitlisted with double opt-in) lapse then.
     expires_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     anonymised_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)

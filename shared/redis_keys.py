@@ -14,6 +14,11 @@ def feed_changes_channel() -> str:
 
 
 
+def rate_limit_prefix() -> str:
+    """Prefix of the request counters kept by the rate limiter."""
+    return f"{PREFIX}:ratelimit"
+
+
 def scheduler_lock() -> str:
     """Lock that keeps a second scheduler from running the same minute's jobs."""
     return f"{PREFIX}:scheduler:lock"

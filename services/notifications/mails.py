@@ -49,6 +49,7 @@ def mail_context(notification: Notification, settings: Settings) -> dict:
         "participant_url": participant_page_url(settings, registration.id, registration.token_nonce),
         # The join link goes only to confirmed participants, never in a double opt-in mail.
         "join_url": seminar.join_url if may_join else None,
+        "needs_confirmation": seminar.double_opt_in and registration.email_confirmed_at is None,
     }
 
 

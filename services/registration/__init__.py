@@ -10,6 +10,7 @@ from shared.config import Settings
 from shared.health import health
 from shared.problems import PROBLEMS, STATUS_CODES, negotiated_language, problem
 from shared.runtime import make_runtime
+from services.registration.limits import install_limits
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -55,9 +56,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         API_TITLE="Seminare: Anmeldung",
         API_VERSION="v1",
-        OPENAPI_VERSION="3.1.0",
+        # 3.0.3: the bundled Swagger UI (4.x) renders 3.0 documents.
+        OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        # Served from this app, not a CDN: the docs work offline and load nothing third-party.
+        OPENAPI_SWAGGER_UI_URL="/docs/assets/",
     )
     runtime = make_runtime(settings)
     app.extensions["runtime"] = runtime
@@ -69,4 +74,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     rest.register_blueprint(public_api)
     app.register_blueprint(pages)
     app.register_blueprint(health)
+    install_limits(app, settings)
+    app.add_url_rule("/docs/assets/<path:filename>", "docs_assets", _docs_asset)
     return app
+
+
+def _docs_asset(filename: str):
+    """Static files of the interactive API docs (Swagger UI, shipped as a Python package)."""
+    from flask import send_from_directory
+    from swagger_ui_bundle import swagger_ui_path
+
+    return send_from_directory(swagger_ui_path, filename, max_age=86400)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+import hashlib
+import json
+
+from flask import Response, current_app, request
 from flask.views import MethodView
 from werkzeug.exceptions import HTTPException
 from flask_smorest import Blueprint
 
 from shared.db import read_session
 from shared.problems import problem
+from services.registration.questions import AnswersInvalid
 from services.registration.registrations import RegistrationRefused, register
 from services.registration.schemas import (
     RegistrationAnswer,
@@ -21,6 +25,14 @@ from services.registration.seminars import find_public_seminar, list_public_semi
 api = Blueprint(
     "public_api", __name__, url_prefix="/api/v1", description="Seminare lesen und sich anmelden"
 )
+
+
+@api.before_request
+def _json_only():
+    """Refuse a write that is not JSON with 415 instead of a list of missing fields."""
+    if request.method == "POST" and not request.is_json:
+        return problem(415, "unsupported_media_type")
+    return None
 
 
 def _runtime():
@@ -42,7 +54,7 @@ class Seminars(MethodView):
                 ends_after=filters.get("from_"),
                 starts_before=filters.get("to"),
             )
-            return [public_view(s, runtime.settings) for s in seminars]
+            return cacheable([public_view(s, runtime.settings) for s in seminars], SeminarPublic(many=True))
 
 
 @api.route("/events/<int:event_id>")
@@ -56,7 +68,7 @@ class SeminarDetail(MethodView):
             seminar = find_public_seminar(session, event_id)
             if seminar is None:
                 return problem(404, "seminar_not_found")
-            return public_view(seminar, runtime.settings)
+            return cacheable(public_view(seminar, runtime.settings), SeminarPublic())
 
 
 @api.route("/events/<int:event_id>/registrations")
@@ -66,13 +78,27 @@ class Registrations(MethodView):
     @api.alt_response(404, description="Unknown or unpublished seminar (problem+json)")
     @api.alt_response(409, description="Registration closed or fully booked (problem+json)")
     @api.alt_response(422, description="Invalid fields (problem+json with errors per field)")
+    @api.alt_response(429, description="Too many registrations from this address or network (problem+json)")
     def post(self, form, event_id):
         """Register for a seminar. The answer does not reveal earlier registrations."""
         try:
             outcome = register(_runtime(), event_id, form)
         except RegistrationRefused as refused:
             return problem(refused.status, refused.code, language=form.get("language"))
+        except AnswersInvalid as invalid:
+            return problem(422, "validation_failed", language=form.get("language"),
+                           errors={"answers": invalid.errors})
         return {"status": outcome.status, "seminar_id": outcome.seminar_id}
+
+
+def cacheable(view, schema) -> Response:
+    """Answer with a strong ETag so that embedded forms can revalidate cheaply (304)."""
+    body = json.dumps(schema.dump(view), ensure_ascii=False).encode()
+    response = Response(body, mimetype="application/json")
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    # Seats change by the minute: caches must revalidate, but may keep the bytes.
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
 
 
 def request_language() -> str | None:

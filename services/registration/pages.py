@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from shared.db import read_session
-from shared.models import Registration
+from shared.ical import google_calendar_url, make_calendar, seminar_event
+from shared.models import QuestionKind, Registration, RegistrationStatus
 from shared.problems import PROBLEMS, translate_field_errors
 from shared.tokens import REGISTRATION_PAGE, form_token_age, make_form_token, read_token
 from shared.times import format_when
-from services.registration.registrations import RegistrationRefused, confirm_address, register
+from services.registration.consent import CONSENT_TEXT
+from services.registration.questions import AnswersInvalid
+from services.registration.registrations import (
+    RegistrationRefused,
+    cancel_registration,
+    confirm_address,
+    register,
+)
 from services.registration.schemas import RegistrationInput
 from services.registration.seminars import find_public_seminar, list_public_seminars, window_problem
 
@@ -75,20 +83,40 @@ def seminar_form_post(event_id: int):
         "email": request.form.get("email", ""),
         "consent": request.form.get("consent") == "yes",
         "language": language,
+        "answers": _answers_from_form(event_id),
         "source_page": request.referrer[:500] if request.referrer else None,
     }
     try:
         form = RegistrationInput().load(raw)
+        outcome = register(runtime, event_id, form)
     except ValidationError as error:
         errors = translate_field_errors(error.messages, language)
         return _render_seminar(event_id, errors=errors, values=raw, status=422)
-    try:
-        outcome = register(runtime, event_id, form)
+    except AnswersInvalid as invalid:
+        errors = {"answers": translate_field_errors(invalid.errors, language)}
+        return _render_seminar(event_id, errors=errors, values=raw, status=422)
     except RegistrationRefused as refused:
         if refused.status == 404:
             abort(404)
         return _render_seminar(event_id, form_problem=refused.code, values=raw, status=refused.status)
     return redirect(url_for("pages.registered", event_id=event_id, status=outcome.status.value, lang=language))
+
+
+def _answers_from_form(event_id: int) -> dict:
+    # Form fields are named "q-<key>"; the question kinds decide the value's shape.
+    with read_session(_runtime().sessions) as session:
+        seminar = find_public_seminar(session, event_id)
+        questions = list(seminar.questions) if seminar else []
+    answers = {}
+    for question in questions:
+        name = f"q-{question.key}"
+        if question.kind == QuestionKind.MULTIPLE_CHOICE:
+            answers[question.key] = request.form.getlist(name)
+        elif question.kind == QuestionKind.CHECKBOX:
+            answers[question.key] = request.form.get(name) == "yes"
+        else:
+            answers[question.key] = request.form.get(name, "")
+    return answers
 
 
 @pages.get("/events/<int:event_id>/registered")
@@ -119,6 +147,7 @@ def _render_seminar(event_id: int, *, errors=None, values=None, form_problem=Non
             values=values or {},
             problem_text=_problem_text(form_problem, language) if form_problem else None,
             form_token=make_form_token(runtime.settings.secret_key, event_id),
+            consent_text=CONSENT_TEXT[language],
         )
         return html, status
 
@@ -137,10 +166,15 @@ def _problem_text(code: str, language: str) -> str:
 
 @pages.get("/r/<token>")
 def participant_page(token: str):
-    """The participant's own page: status, seminar, and the confirm action."""
+    """The participant's own page: status, seminar, calendar links, confirm and cancel."""
     registration = _registration_for(token)
-    seminar = registration.seminar
-    return render_template("participant.html", registration=registration, seminar=seminar, token=token)
+    return render_template(
+        "participant.html",
+        registration=registration,
+        seminar=registration.seminar,
+        token=token,
+        google_url=google_calendar_url(registration.seminar, _runtime().settings),
+    )
 
 
 @pages.post("/r/<token>/confirm")
@@ -149,6 +183,37 @@ def confirm(token: str):
     registration = _registration_for(token)
     confirm_address(_runtime(), registration.id)
     return redirect(url_for("pages.participant_page", token=token, lang=registration.language))
+
+
+@pages.get("/r/<token>/cancel")
+def cancel_question(token: str):
+    """Ask once more before cancelling: one click in a mail must not cancel by itself."""
+    registration = _registration_for(token)
+    return render_template("cancel.html", registration=registration, seminar=registration.seminar, token=token)
+
+
+@pages.post("/r/<token>/cancel")
+def cancel(token: str):
+    """Cancel the registration or leave the waiting list; doing it twice is harmless."""
+    registration = _registration_for(token)
+    cancel_registration(_runtime(), registration.id)
+    return redirect(url_for("pages.participant_page", token=token, lang=registration.language))
+
+
+@pages.get("/r/<token>/seminar.ics")
+def calendar_entry(token: str):
+    """The seminar as a calendar file, with the join link once the seat is confirmed."""
+    registration = _registration_for(token)
+    seminar = registration.seminar
+    settings = _runtime().settings
+    confirmed = registration.status == RegistrationStatus.CONFIRMED
+    event = seminar_event(seminar, settings, join_url=seminar.join_url if confirmed else None)
+    calendar = make_calendar(seminar.title, f"registration-{registration.id}@{settings.public_host}", [event])
+    response = Response(calendar.to_ical(), mimetype="text/calendar")
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = 'attachment; filename="seminar.ics"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _registration_for(token: str) -> Registration:
@@ -161,7 +226,7 @@ def _registration_for(token: str) -> Registration:
         registration = session.get(Registration, registration_id)
         if registration is None or registration.token_nonce != nonce or registration.anonymised_at:
             abort(404)
-        registration.seminar  # load while the session is open
-        registration.seminar.organiser
+        # Load what the pages show while the session is open.
+        registration.seminar.organiser, registration.seminar.series
         return registration
 

@@ -88,6 +88,24 @@ class RegistrationWindow(Schema):
     closes_at = fields.AwareDateTime()
 
 
+class QuestionOption(Schema):
+    value = fields.String()
+    label_de = fields.String()
+    label_en = fields.String()
+
+
+class QuestionPublic(Schema):
+    """A question the form asks; answers go into ``answers`` under its key."""
+
+    key = fields.String()
+    kind = fields.String(metadata={"enum": ["short_text", "long_text", "single_choice",
+                                            "multiple_choice", "checkbox"]})
+    label_de = fields.String()
+    label_en = fields.String()
+    required = fields.Boolean()
+    options = fields.List(fields.Nested(QuestionOption))
+
+
 class SeminarPublic(Schema):
     """A seminar as anyone may see it (never the join link)."""
 
@@ -105,6 +123,7 @@ class SeminarPublic(Schema):
     waitlist_enabled = fields.Boolean()
     double_opt_in = fields.Boolean()
     registration = fields.Nested(RegistrationWindow)
+    questions = fields.List(fields.Nested(QuestionPublic))
     series = fields.Nested(SeriesRef, allow_none=True)
     organiser = fields.Nested(OrganiserRef)
     url = fields.String(metadata={"description": "Public page with the registration form"})

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shared.config import Settings
 from shared.links import seminar_page_url
 from shared.models import Organiser, Seminar, SeminarStatus, Series
+from services.registration.questions import public_question
 from shared.times import utcnow
 
 PUBLIC_STATUSES = (SeminarStatus.PUBLISHED, SeminarStatus.CANCELLED)
@@ -18,7 +19,10 @@ PUBLIC_STATUSES = (SeminarStatus.PUBLISHED, SeminarStatus.CANCELLED)
 def find_public_seminar(session: Session, seminar_id: int) -> Seminar | None:
     """Return a published (or cancelled) seminar, or None; drafts are invisible."""
     seminar = session.get(
-        Seminar, seminar_id, options=[joinedload(Seminar.series), joinedload(Seminar.organiser)]
+        Seminar,
+        seminar_id,
+        options=[joinedload(Seminar.series), joinedload(Seminar.organiser),
+                 selectinload(Seminar.questions)],
     )
     if seminar is None or seminar.status not in PUBLIC_STATUSES:
         return None
@@ -36,7 +40,7 @@ def list_public_seminars(
     """Published seminars, soonest first; by default only those that have not ended."""
     query = (
         select(Seminar)
-        .options(joinedload(Seminar.series), joinedload(Seminar.organiser))
+        .options(joinedload(Seminar.series), joinedload(Seminar.organiser), selectinload(Seminar.questions))
         .where(Seminar.status.in_(PUBLIC_STATUSES))
         .where(Seminar.ends_at > (ends_after or utcnow()))
         .order_by(Seminar.starts_at, Seminar.id)
@@ -89,6 +93,7 @@ def public_view(seminar: Seminar, settings: Settings, now: datetime | None = Non
             "opens_at": seminar.registration_opens_at,
             "closes_at": seminar.closes_at,
         },
+        "questions": [public_question(q) for q in seminar.questions],
         "series": seminar.series,
         "organiser": seminar.organiser,
         "url": seminar_page_url(settings, seminar.id),

@@ -11,6 +11,7 @@ from shared.config import Settings
 from shared.redis_keys import scheduler_lock
 from shared.runtime import Runtime, make_runtime
 from shared.times import utcnow
+from services.registration.registrations import expire_unconfirmed
 from services.scheduler.sweep import sweep_notifications
 
 log = logging.getLogger("scheduler")
@@ -19,7 +20,10 @@ log = logging.getLogger("scheduler")
 def run_once(runtime: Runtime, now=None) -> dict[str, int]:
     """Run every periodic job once and report what each did."""
     now = now or utcnow()
-    return {"notifications_requeued": sweep_notifications(runtime, now)}
+    return {
+        "registrations_expired": expire_unconfirmed(runtime, now),
+        "notifications_requeued": sweep_notifications(runtime, now),
+    }
 
 
 def main() -> None:

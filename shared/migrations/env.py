@@ -8,6 +8,15 @@ from shared.models import Base
 config = context.config
 
 
+def render_item(type_, obj, autogen_context):
+    """Write UTCDateTime as a plain DateTime so that migrations never import the models."""
+    from shared.models import UTCDateTime
+
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _database_url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
@@ -32,7 +41,8 @@ def run_migrations_online() -> None:
     engine = make_engine(_database_url())
     with engine.connect() as connection:
         # Batch mode lets ALTER TABLE work on SQLite by copying the table.
-        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
+                          render_item=render_item)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

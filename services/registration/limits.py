@@ -1,0 +1,50 @@
+"""Rate limits for registration posts, per IP address and per email address, kept in Redis."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import Flask, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from shared.config import Settings
+from shared.redis_keys import rate_limit_prefix
+
+# Every way to register: the JSON API and the server-rendered form.
+REGISTRATION_ENDPOINTS = ("public_api.Registrations", "pages.seminar_form_post")
+UNLIMITED = "1000000/second"
+
+
+def install_limits(app: Flask, settings: Settings) -> Limiter:
+    """Limit the registration endpoints of ``app``; counters live in the shared Redis."""
+    limiter = Limiter(
+        key_func=get_remote_address,
+        app=app,
+        storage_uri=settings.redis_url,
+        storage_options={"socket_connect_timeout": 1, "socket_timeout": 1},
+        key_prefix=rate_limit_prefix(),
+        headers_enabled=True,
+        # If Redis is down, registrations go on without limits rather than failing.
+        swallow_errors=True,
+    )
+    by_email = limiter.limit(
+        settings.rate_limit_per_email or UNLIMITED,
+        key_func=lambda: email_key(settings.secret_key),
+        scope="registration-email",
+    )
+    by_ip = limiter.limit(settings.rate_limit_per_ip or UNLIMITED, scope="registration-ip")
+    for endpoint in REGISTRATION_ENDPOINTS:
+        app.view_functions[endpoint] = by_ip(by_email(app.view_functions[endpoint]))
+    return limiter
+
+
+def email_key(secret_key: str) -> str:
+    """A keyed hash of the submitted email address: no address ever lands in Redis."""
+    body = request.get_json(silent=True) if request.is_json else request.form
+    email = body.get("email") if isinstance(body, dict) or hasattr(body, "getlist") else None
+    if not isinstance(email, str) or not email.strip():
+        return "email:none"
+    digest = hmac.new(secret_key.encode(), email.strip().lower().encode(), hashlib.sha256)
+    return f"email:{digest.hexdigest()[:32]}"
