@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
 from shared.db import make_engine, make_session_factory, write_transaction
-from shared.models import Organiser, Seminar, SeminarFormat, SeminarStatus, Series
+from shared.models import Organiser, Question, QuestionKind, Seminar, SeminarFormat, SeminarStatus, Series
 from shared.times import from_local, utcnow
 
 BERLIN = "Europe/Berlin"
@@ -28,6 +28,26 @@ def next_weekday(start: date, weekday: int, at_least_days: int) -> date:
 
 def _berlin(day: date, hour: int, minute: int) -> datetime:
     return from_local(datetime.combine(day, time(hour, minute)), BERLIN)
+
+
+ROLES = [
+    ("ehrenamt", "Ehrenamtlich engagiert", "Volunteer"),
+    ("ortsbuergermeister", "Ortsbürgermeister/in", "Honorary mayor"),
+    ("verwaltung", "Kommunalverwaltung", "Local administration"),
+    ("verein", "Vereinsvorstand", "Association board"),
+    ("andere", "Andere", "Other"),
+]
+
+
+def common_questions() -> list[Question]:
+    """The optional questions most organisers ask: organisation and role."""
+    return [
+        Question(position=1, key="organisation", kind=QuestionKind.SHORT_TEXT,
+                 label_de="Organisation oder Gemeinde", label_en="Organisation or municipality"),
+        Question(position=2, key="role", kind=QuestionKind.SINGLE_CHOICE,
+                 label_de="In welcher Rolle nehmen Sie teil?", label_en="In which role are you taking part?",
+                 options=[{"value": v, "label_de": de, "label_en": en} for v, de, en in ROLES]),
+    ]
 
 
 def load_demo(sessions: sessionmaker[Session], today: date | None = None) -> bool:
@@ -87,6 +107,7 @@ def load_demo(sessions: sessionmaker[Session], today: date | None = None) -> boo
                     starts_at=_berlin(first, 13, 30),
                     ends_at=_berlin(first, 15, 0),
                     capacity=100,
+                    questions=common_questions(),
                 ),
                 Seminar(
                     organiser=foundation,
@@ -105,6 +126,7 @@ def load_demo(sessions: sessionmaker[Session], today: date | None = None) -> boo
                     starts_at=_berlin(second, 13, 30),
                     ends_at=_berlin(second, 15, 0),
                     capacity=100,
+                    questions=common_questions(),
                 ),
                 Seminar(
                     organiser=district,
@@ -123,6 +145,15 @@ def load_demo(sessions: sessionmaker[Session], today: date | None = None) -> boo
                     starts_at=_berlin(conference_day, 10, 0),
                     ends_at=_berlin(conference_day, 16, 30),
                     capacity=80,
+                    questions=[
+                        *common_questions(),
+                        Question(position=3, key="attendance", kind=QuestionKind.SINGLE_CHOICE,
+                                 required=True, label_de="Wie nehmen Sie teil?",
+                                 label_en="How will you take part?",
+                                 options=[{"value": "berlin", "label_de": "Vor Ort in Berlin",
+                                           "label_en": "On site in Berlin"},
+                                          {"value": "online", "label_de": "Online", "label_en": "Online"}]),
+                    ],
                 ),
             ]
         )

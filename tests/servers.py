@@ -200,3 +200,36 @@ def http(method: str, url: str, json_body=None, headers: dict | None = None, dat
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read()
+
+
+class GunicornServer:
+    """A service under gunicorn (the production server) on 127.0.0.1 and a free port."""
+
+    def __init__(self, app_spec: str, env: dict[str, str], workers: int = 2, threads: int = 8):
+        self.port = free_port()
+        self.command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
+                        "--workers", str(workers), "--threads", str(threads), "--backlog", "512",
+                        "--log-level", "warning", app_spec]
+        self.env = env
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, cwd=PROJECT_ROOT, env=self.env, start_new_session=True)
+
+        def answers() -> bool:
+            assert self.process.poll() is None, "gunicorn stopped at start"
+            try:
+                return http("GET", f"{self.url}/healthz")[0] == 200
+            except OSError:
+                return False
+
+        wait_until(answers, timeout=30, message="gunicorn to answer")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(30)

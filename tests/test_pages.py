@@ -114,3 +114,59 @@ def test_tampered_or_revoked_participant_links_are_not_found(client, runtime, se
     with write_transaction(runtime.sessions) as session:
         session.get(Registration, registration.id).token_nonce = "renewed"
     assert client.get(path).status_code == 404
+
+
+def test_cancelling_asks_once_more_and_then_frees_the_seat(client, runtime, settings):
+    event_id = seminar_id(runtime, capacity=1, double_opt_in=False)
+    for n in (1, 2):
+        client.post(f"/api/v1/events/{event_id}/registrations",
+                    json={"name": f"P{n}", "email": f"p{n}@example.org", "consent": True})
+    first = registrations(runtime)[0]
+    path = participant_page_url(settings, first.id, first.token_nonce).removeprefix(settings.registration_base_url)
+
+    question = client.get(f"{path}/cancel").get_data(as_text=True)
+    assert "Wirklich abmelden?" in question and 'method="post"' in question
+    assert registrations(runtime)[0].status == RegistrationStatus.CONFIRMED  # GET changes nothing
+
+    assert client.post(f"{path}/cancel").status_code == 302
+    assert client.post(f"{path}/cancel").status_code == 302
+    assert [r.status for r in registrations(runtime)] == [RegistrationStatus.CANCELLED, RegistrationStatus.CONFIRMED]
+    assert "Sie sind abgemeldet." in client.get(path).get_data(as_text=True)
+
+
+def test_participant_calendar_file_has_the_join_link_only_when_confirmed(client, runtime, settings):
+    import icalendar
+
+    event_id = seminar_id(runtime, join_url="https://meet.example/raum-7")
+    client.post(f"/api/v1/events/{event_id}/registrations",
+                json={"name": "Erika", "email": "erika@example.org", "consent": True})
+    registration = registrations(runtime)[0]
+    path = participant_page_url(settings, registration.id, registration.token_nonce).removeprefix(
+        settings.registration_base_url)
+    pending = client.get(f"{path}/seminar.ics")
+    assert pending.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert b"raum-7" not in pending.data
+    client.post(f"{path}/confirm")
+    event = icalendar.Calendar.from_ical(client.get(f"{path}/seminar.ics").data).walk("VEVENT")[0]
+    assert "https://meet.example/raum-7" in str(event["DESCRIPTION"])
+    assert str(event["UID"]) == f"seminar-{event_id}@127.0.0.1"
+    page = client.get(path).get_data(as_text=True)
+    assert "calendar.google.com/calendar/render?action=TEMPLATE" in page
+
+
+def test_form_asks_the_seminars_questions(client, runtime):
+    from shared.models import Question, QuestionKind
+
+    event_id = seminar_id(runtime)
+    with write_transaction(runtime.sessions) as session:
+        session.add(Question(seminar_id=event_id, key="role", kind=QuestionKind.SINGLE_CHOICE, required=True,
+                             label_de="Ihre Rolle", label_en="Your role",
+                             options=[{"value": "mayor", "label_de": "Ortsbürgermeister/in", "label_en": "Mayor"}]))
+    page = client.get(f"/events/{event_id}").get_data(as_text=True)
+    assert "<legend>Ihre Rolle" in page and 'name="q-role" value="mayor"' in page
+    base = {"form_token": form_token(client, event_id), "name": "Erika", "email": "erika@example.org",
+            "consent": "yes"}
+    missing = client.post(f"/events/{event_id}", data=base)
+    assert missing.status_code == 422 and 'id="q-role-error">Dieses Feld ist erforderlich.' in missing.get_data(as_text=True)
+    assert client.post(f"/events/{event_id}", data={**base, "q-role": "mayor"}).status_code == 302
+    assert registrations(runtime)[0].answers == {"role": "mayor"}

@@ -53,8 +53,11 @@ class Outcome:
 
 
 def register(runtime: Runtime, seminar_id: int, form: dict, now: datetime | None = None) -> Outcome:
-    """Register a person; a repeated address gets the first answer again and a reminder mail."""
-    now = now or utcnow()
+    """Register a person; a repeated address gets the first answer again and a reminder mail.
+
+    ``now`` is for tests; by default the time is read inside the transaction, so
+    that the waiting list's order is the order in which seats were refused.
+    """
     try:
         outcome, notification_ids = _register_once(runtime, seminar_id, form, now)
     except IntegrityError:
@@ -64,9 +67,10 @@ def register(runtime: Runtime, seminar_id: int, form: dict, now: datetime | None
     return outcome
 
 
-def _register_once(runtime: Runtime, seminar_id: int, form: dict, now: datetime):
+def _register_once(runtime: Runtime, seminar_id: int, form: dict, fixed_now: datetime | None):
     with write_transaction(runtime.sessions) as session:
         seminar = find_public_seminar(session, seminar_id)
+        now = fixed_now or utcnow()
         if seminar is None:
             raise RegistrationRefused("seminar_not_found", 404)
         email_key = form["email"].strip().lower()
@@ -90,6 +94,9 @@ def _register_once(runtime: Runtime, seminar_id: int, form: dict, now: datetime)
             status = RegistrationStatus.WAITLISTED
         else:
             raise RegistrationRefused("seminar_full")
+        # Read the clock after the seat decision: on PostgreSQL concurrent requests
+        # wait for the seminar row there, so this order is the waiting list's order.
+        now = fixed_now or utcnow()
 
         if registration is None:  # a cancelled or expired row is reused for the same address
             registration = Registration(seminar_id=seminar_id, email_key=email_key)

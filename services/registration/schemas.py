@@ -17,18 +17,36 @@ def _text(max_length: int, **kwargs) -> fields.String:
     )
 
 
+def _required_text(max_length: int, **kwargs) -> fields.String:
+    # The spec says "at least one visible character"; the validator below enforces it.
+    metadata = {"pattern": r"\S", **kwargs.pop("metadata", {})}
+    return fields.String(
+        required=True,
+        validate=[validate.Length(min=1, error="blank"), validate.Length(max=max_length, error="too_long")],
+        error_messages=CODES,
+        metadata=metadata,
+        **kwargs,
+    )
+
+
 class RegistrationInput(Schema):
     """What a participant sends to register for a seminar."""
 
 
     error_messages = {"unknown": "unknown_field", "type": "invalid_type"}
 
-    name = _text(200, required=True, metadata={"description": "Full name, stored as given"})
-    email = fields.String(required=True, error_messages=CODES, metadata={"format": "email"})
+    name = _required_text(200, metadata={"description": "Full name, stored as given"})
+    email = fields.String(
+        required=True,
+        validate=validate.Length(max=254, error="too_long"),
+        error_messages=CODES,
+        metadata={"format": "email"},
+    )
     consent = fields.Boolean(
         required=True,
         error_messages=CODES,
-        metadata={"description": "Agreement to the organiser's privacy policy; must be true"},
+        metadata={"description": "Agreement to the organiser's privacy policy; must be true",
+                  "enum": [True]},
     )
     language = fields.String(
         load_default="de",
@@ -38,7 +56,8 @@ class RegistrationInput(Schema):
     )
     answers = fields.Dict(
         keys=fields.String(), load_default=dict, error_messages=CODES,
-        metadata={"description": "Answers to the seminar's questions, keyed by question key"},
+        metadata={"description": "Answers to the seminar's questions (see the seminar's "
+                                 "`questions`), keyed by question key"},
     )
     source_page = _text(500, load_default=None, allow_none=True,
                         metadata={"description": "Page the form was embedded in"})
@@ -50,8 +69,6 @@ class RegistrationInput(Schema):
 
     @validates("email")
     def _email_is_valid(self, value: str, **_kwargs) -> None:
-        if len(value) > 254:
-            raise ValidationError("too_long")
         try:
             validate_email(value, check_deliverability=False)
         except EmailNotValidError as exc:

@@ -14,10 +14,13 @@ from services.registration.questions import public_question
 from shared.times import utcnow
 
 PUBLIC_STATUSES = (SeminarStatus.PUBLISHED, SeminarStatus.CANCELLED)
+MAX_ID = 2**31 - 1
 
 
 def find_public_seminar(session: Session, seminar_id: int) -> Seminar | None:
     """Return a published (or cancelled) seminar, or None; drafts are invisible."""
+    if not 0 < seminar_id <= MAX_ID:
+        return None  # e.g. an id beyond PostgreSQL's integer range
     seminar = session.get(
         Seminar,
         seminar_id,
