@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install install-test clean
+.PHONY: run test bench install install-test clean
 
 run: install
 	$(PY) -m scripts.devstack
@@ -10,6 +10,10 @@ run: install
 test: install-test
 	bash scripts/system-deps.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install-test
+	command -v wrk >/dev/null || apt-get install -y -q wrk
+	$(PY) -m bench.registration
 
 install:
 	bash scripts/bootstrap.sh

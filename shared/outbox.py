@@ -17,28 +17,35 @@ from shared.times import utcnow
 def add_notification(
     session: Session, registration_id: int, kind: NotificationKind, dedupe_key: str = ""
 ) -> Notification:
-    """Record one mail to send; the caller's transaction decides whether it exists."""
-    notification = Notification(registration_id=registration_id, kind=kind, dedupe_key=dedupe_key)
+    """Record one mail to send; the caller's transaction decides whether it exists.
+
+    The row is stamped as enqueued already: the caller enqueues it right after the
+    commit, and ``dispatch`` clears the stamp if that fails. This saves a second
+    transaction per registration; a process that dies between commit and enqueue
+    leaves a stamped row that the sweep's lost-message rule picks up later.
+    """
+    notification = Notification(
+        registration_id=registration_id, kind=kind, dedupe_key=dedupe_key, enqueued_at=utcnow()
+    )
     session.add(notification)
     return notification
 
 
 def dispatch(sessions: sessionmaker[Session], broker: Broker, notification_ids: Iterable[int]) -> int:
-    """Enqueue committed notifications and stamp them; returns how many reached the queue.
+    """Enqueue committed notifications; returns how many reached the queue.
 
-    Anything that could not be enqueued keeps ``enqueued_at`` empty and is picked
-    up by the scheduler's sweep, so a Redis outage delays mails but loses none.
+    What could not be enqueued gets its ``enqueued_at`` cleared, so the scheduler's
+    sweep hands it to the queue once Redis is back: an outage delays mails, loses none.
     """
-    queued = [
+    notification_ids = list(notification_ids)
+    failed = [
         notification_id
         for notification_id in notification_ids
-        if enqueue(broker, SEND_NOTIFICATION, notification_id=notification_id)
+        if not enqueue(broker, SEND_NOTIFICATION, notification_id=notification_id)
     ]
-    if queued:
+    if failed:
         with write_transaction(sessions) as session:
             session.execute(
-                update(Notification)
-                .where(Notification.id.in_(queued), Notification.enqueued_at.is_(None))
-                .values(enqueued_at=utcnow())
+                update(Notification).where(Notification.id.in_(failed)).values(enqueued_at=None)
             )
-    return len(queued)
+    return len(notification_ids) - len(failed)

@@ -227,7 +227,11 @@ class GunicornServer:
             except OSError:
                 return False
 
-        wait_until(answers, timeout=30, message="gunicorn to answer")
+        try:
+            wait_until(answers, timeout=30, message="gunicorn to answer on /healthz")
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

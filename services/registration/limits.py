@@ -14,7 +14,6 @@ from shared.redis_keys import rate_limit_prefix
 
 # Every way to register: the JSON API and the server-rendered form.
 REGISTRATION_ENDPOINTS = ("public_api.Registrations", "pages.seminar_form_post")
-UNLIMITED = "1000000/second"
 
 
 def install_limits(app: Flask, settings: Settings) -> Limiter:
@@ -29,14 +28,18 @@ def install_limits(app: Flask, settings: Settings) -> Limiter:
         # If Redis is down, registrations go on without limits rather than failing.
         swallow_errors=True,
     )
-    by_email = limiter.limit(
-        settings.rate_limit_per_email or UNLIMITED,
-        key_func=lambda: email_key(settings.secret_key),
-        scope="registration-email",
-    )
-    by_ip = limiter.limit(settings.rate_limit_per_ip or UNLIMITED, scope="registration-ip")
+    decorators = []
+    if settings.rate_limit_per_email:
+        decorators.append(limiter.limit(
+            settings.rate_limit_per_email,
+            key_func=lambda: email_key(settings.secret_key),
+            scope="registration-email",
+        ))
+    if settings.rate_limit_per_ip:
+        decorators.append(limiter.limit(settings.rate_limit_per_ip, scope="registration-ip"))
     for endpoint in REGISTRATION_ENDPOINTS:
-        app.view_functions[endpoint] = by_ip(by_email(app.view_functions[endpoint]))
+        for decorate in decorators:
+            app.view_functions[endpoint] = decorate(app.view_functions[endpoint])
     return limiter
 
 

@@ -69,7 +69,7 @@ def register(runtime: Runtime, seminar_id: int, form: dict, now: datetime | None
 
 def _register_once(runtime: Runtime, seminar_id: int, form: dict, fixed_now: datetime | None):
     with write_transaction(runtime.sessions) as session:
-        seminar = find_public_seminar(session, seminar_id)
+        seminar = find_public_seminar(session, seminar_id, with_relations=False)
         now = fixed_now or utcnow()
         if seminar is None:
             raise RegistrationRefused("seminar_not_found", 404)

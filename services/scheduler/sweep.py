@@ -54,6 +54,6 @@ def sweep_notifications(runtime: Runtime, now: datetime) -> int:
             .where(Notification.id.in_(due), Notification.status == NotificationStatus.SENDING)
             .values(status=NotificationStatus.RETRY)
         )
-        # Clear the stamp; dispatch sets it again for what reaches the queue.
-        session.execute(update(Notification).where(Notification.id.in_(due)).values(enqueued_at=None))
+        # Stamp them now; dispatch clears the stamp again for what does not reach the queue.
+        session.execute(update(Notification).where(Notification.id.in_(due)).values(enqueued_at=now))
     return dispatch(runtime.sessions, runtime.broker, due)

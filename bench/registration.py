@@ -1,0 +1,118 @@
+"""Registrations per second through the full path, against a bare one-row insert, on SQLite and PostgreSQL.
+
+Run: ``.venv/bin/python -m bench.registration`` (needs wrk: ``apt-get install wrk``).
+Both apps run under the same gunicorn settings against the same database; the
+full path validates, takes a seat, writes the registration and its notification
+row in one transaction and enqueues the mail to Redis.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bench.baseline_app import create_table
+from shared.db import make_engine, make_session_factory, write_transaction
+from shared.migrate import upgrade
+from shared.models import Organiser, Seminar, SeminarStatus
+from shared.times import utcnow
+from tests.servers import GunicornServer, RedisServer
+
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+SECONDS = 10
+CONNECTIONS = 16
+GUNICORN = {"workers": 2, "threads": 4}
+TARGET = 0.4
+LUA = Path(__file__).with_name("post.lua")
+
+
+def wrk(url: str) -> tuple[float, int]:
+    """Requests per second and the number of non-2xx answers."""
+    out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "-s", str(LUA), url],
+                         capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return rate, int(bad.group(1)) if bad else 0
+
+
+def seminar_for_load(database_url: str) -> int:
+    """An unlimited seminar with double opt-in, so every request runs the whole path."""
+    from datetime import timedelta
+
+    engine = make_engine(database_url)
+    with write_transaction(make_session_factory(engine)) as session:
+        organiser = Organiser(slug=f"bench-{uuid.uuid4().hex[:6]}", name="Bench", contact_email="b@example.org",
+                              privacy_policy_url="https://example.org/privacy")
+        start = utcnow() + timedelta(days=30)
+        seminar = Seminar(organiser=organiser, title="Lasttest", status=SeminarStatus.PUBLISHED,
+                          starts_at=start, ends_at=start + timedelta(hours=1), capacity=None)
+        session.add(seminar)
+        session.flush()
+        seminar_id = seminar.id
+    engine.dispose()
+    return seminar_id
+
+
+def measure(database_url: str, redis_url: str) -> tuple[float, float, int]:
+    upgrade(database_url)
+    create_table(database_url)
+    seminar_id = seminar_for_load(database_url)
+    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": "bench-secret-key-0123456789",
+           "RATE_LIMIT_PER_IP": "", "RATE_LIMIT_PER_EMAIL": "", "PATH": "/usr/bin:/bin"}
+    results = []
+    for spec, path in (("services.registration:create_app()", f"/api/v1/events/{seminar_id}/registrations"),
+                       ("bench.baseline_app:create_app()", "/insert")):
+        server = GunicornServer(spec, env, **GUNICORN)
+        server.start()
+        try:
+            results.append(wrk(server.url + path))
+        finally:
+            server.stop()
+    (full, full_bad), (base, base_bad) = results
+    return full, base, full_bad + base_bad
+
+
+def main() -> int:
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        redis = RedisServer(Path(tmp))
+        redis.start()
+        try:
+            rows.append(("sqlite", *measure(f"sqlite:///{tmp}/bench.db", redis.url)))
+            admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            name = f"seminare_bench_{uuid.uuid4().hex[:8]}"
+            try:
+                with admin.connect() as connection:
+                    connection.execute(text(f'CREATE DATABASE "{name}"'))
+            except Exception as exc:
+                print(f"PostgreSQL not available ({exc.__class__.__name__}); measured SQLite only.")
+            else:
+                url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+                try:
+                    rows.append(("postgresql", *measure(url, redis.url)))
+                finally:
+                    with admin.connect() as connection:
+                        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+        finally:
+            redis.stop()
+
+    print(f"\nregistration POST, gunicorn {GUNICORN}, wrk {CONNECTIONS} connections, {SECONDS} s each")
+    print(f"{'database':<12}{'full path/s':>14}{'bare insert/s':>16}{'ratio':>8}{'target':>8}{'non-2xx':>9}")
+    for database, full, base, bad in rows:
+        print(f"{database:<12}{full:>14.0f}{base:>16.0f}{full / base:>8.2f}{TARGET:>8.1f}{bad:>9}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
