@@ -41,7 +41,7 @@ class Settings:
     pending_expiry_hours: int = 24
     # Registration posts allowed per client IP and per email address ("" turns one off).
     rate_limit_per_ip: str = "30/minute;300/hour"
-    rate_limit_per_email: str = "5/minute;20/hour"
+    rate_limit_per_email: str = "10/hour"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import fcntl
+import os
+import threading
+import weakref
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Iterator
+from typing import ContextManager, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
@@ -12,6 +16,40 @@ from sqlalchemy.orm import Session, sessionmaker
 
 # Execution option that makes a SQLite transaction take the write lock at BEGIN.
 _IMMEDIATE = "sqlite_begin_immediate"
+_SQLITE_WRITERS: "weakref.WeakKeyDictionary[Engine, SQLiteWriters]" = weakref.WeakKeyDictionary()
+
+
+class SQLiteWriters:
+    """One write transaction at a time on a SQLite file, across threads and processes.
+
+    Writers queue on a thread lock and an flock on a file beside the database,
+    and wake the moment the previous writer is done. Without it they would wait
+    in SQLite's busy handler, which sleeps in steps of up to 100 ms: under load
+    the database would sit idle while requests wait.
+    """
+
+    def __init__(self, database_path: str | None):
+        self._path = f"{database_path}-writer.lock" if database_path else None
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._pid: int | None = None
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        try:
+            if self._path:
+                if self._pid != os.getpid():  # an inherited descriptor would share the lock
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                    self._pid = os.getpid()
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def __exit__(self, *exc_info) -> None:
+        if self._path:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
 
 
 def make_engine(database_url: str, **engine_options) -> Engine:
@@ -48,7 +86,13 @@ def _make_sqlite_engine(url, **engine_options) -> Engine:
         else:
             connection.exec_driver_sql("BEGIN")
 
+    on_disk = url.database and url.database != ":memory:"
+    _SQLITE_WRITERS[engine] = SQLiteWriters(str(Path(url.database).resolve()) if on_disk else None)
     return engine
+
+
+def _writer_lock(engine: Engine) -> ContextManager:
+    return _SQLITE_WRITERS.get(engine) or nullcontext()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -64,7 +108,7 @@ def write_transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
     conditional seat update and the inserts that follow are serialised; on
     PostgreSQL row locks and conditional updates do that job.
     """
-    with sessions() as session:
+    with sessions() as session, _writer_lock(session.get_bind()):
         session.connection(execution_options={_IMMEDIATE: True})
         try:
             yield session

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from dramatiq.broker import Broker
-from sqlalchemy import update
+from sqlalchemy import Connection, insert, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db import write_transaction
@@ -13,22 +13,22 @@ from shared.messages import SEND_NOTIFICATION, enqueue
 from shared.models import Notification, NotificationKind
 from shared.times import utcnow
 
+_INSERT = insert(Notification.__table__).returning(Notification.__table__.c.id)
+
 
 def add_notification(
-    session: Session, registration_id: int, kind: NotificationKind, dedupe_key: str = ""
-) -> Notification:
-    """Record one mail to send; the caller's transaction decides whether it exists.
+    session: Session | Connection, registration_id: int, kind: NotificationKind, dedupe_key: str = ""
+) -> int:
+    """Record one mail to send and return its id; the caller's transaction decides whether it exists.
 
     The row is stamped as enqueued already: the caller enqueues it right after the
     commit, and ``dispatch`` clears the stamp if that fails. This saves a second
     transaction per registration; a process that dies between commit and enqueue
     leaves a stamped row that the sweep's lost-message rule picks up later.
+    A plain INSERT (no unit of work): this runs once per registration, on the hot path.
     """
-    notification = Notification(
-        registration_id=registration_id, kind=kind, dedupe_key=dedupe_key, enqueued_at=utcnow()
-    )
-    session.add(notification)
-    return notification
+    values = {"registration_id": registration_id, "kind": kind, "dedupe_key": dedupe_key, "enqueued_at": utcnow()}
+    return session.execute(_INSERT, values).scalar_one()
 
 
 def dispatch(sessions: sessionmaker[Session], broker: Broker, notification_ids: Iterable[int]) -> int:

@@ -34,9 +34,7 @@ def add_registration(runtime, name="Erika Mustermann", email="erika@example.org"
         )
         session.add(registration)
         session.flush()
-        notification = add_notification(session, registration.id, kind)
-        session.flush()
-        return notification.id
+        return add_notification(session, registration.id, kind)
 
 
 def notification(runtime, notification_id) -> Notification:

@@ -73,7 +73,8 @@ class SeminarDetail(MethodView):
 
 @api.route("/events/<int:event_id>/registrations")
 class Registrations(MethodView):
-    @api.arguments(RegistrationInput)
+    # An instance, not the class: webargs would build a new schema for every request.
+    @api.arguments(RegistrationInput())
     @api.response(201, RegistrationAnswer)
     @api.alt_response(404, description="Unknown or unpublished seminar (problem+json)")
     @api.alt_response(409, description="Registration closed or fully booked (problem+json)")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import time
 
 from flask import Flask, request
 from flask_limiter import Limiter
@@ -24,7 +26,9 @@ def install_limits(app: Flask, settings: Settings) -> Limiter:
         storage_uri=settings.redis_url,
         storage_options={"socket_connect_timeout": 1, "socket_timeout": 1},
         key_prefix=rate_limit_prefix(),
-        headers_enabled=True,
+        # X-RateLimit-* headers on every answer would cost two more Redis round trips
+        # per registration; only a refused request needs to know when to come back.
+        headers_enabled=False,
         # If Redis is down, registrations go on without limits rather than failing.
         swallow_errors=True,
     )
@@ -40,6 +44,15 @@ def install_limits(app: Flask, settings: Settings) -> Limiter:
     for endpoint in REGISTRATION_ENDPOINTS:
         for decorate in decorators:
             app.view_functions[endpoint] = decorate(app.view_functions[endpoint])
+
+    @app.after_request
+    def _retry_after(response):
+        breached = limiter.current_limit if response.status_code == 429 else None
+        if breached is not None:
+            reset_time = breached.window[0]  # when the breached window ends, in epoch seconds
+            response.headers["Retry-After"] = str(max(1, math.ceil(reset_time - time.time())))
+        return response
+
     return limiter
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,18 +20,28 @@ from shared.models import (
     SEAT_HOLDING,
     Notification,
     NotificationKind,
+    Question,
     Registration,
     RegistrationStatus,
     Seminar,
+    UTCDateTime,
+    new_nonce,
 )
 from shared.outbox import add_notification, dispatch
 from shared.runtime import Runtime
 from shared.times import utcnow
 from services.registration.consent import CONSENT_VERSION
 from services.registration.questions import clean_answers
-from services.registration.seminars import find_public_seminar, window_problem
+from services.registration.seminars import MAX_ID, PUBLIC_STATUSES, window_problem
 
+REGISTRATIONS = Registration.__table__
 ACTIVE = (RegistrationStatus.PENDING, RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
+# The mail a new registration gets, by its status.
+FIRST_MAIL = {
+    RegistrationStatus.PENDING: NotificationKind.CONFIRM_ADDRESS,
+    RegistrationStatus.CONFIRMED: NotificationKind.CONFIRMED,
+    RegistrationStatus.WAITLISTED: NotificationKind.WAITLISTED,
+}
 
 
 class RegistrationRefused(Exception):
@@ -67,107 +77,162 @@ def register(runtime: Runtime, seminar_id: int, form: dict, now: datetime | None
     return outcome
 
 
+# Statements of the hot path, built once: building and keying a statement per
+# request costs more than running it.
+_SEMINARS = Seminar.__table__
+_EARLIER = REGISTRATIONS.alias("earlier")
+# Tables, not mapped classes: a mapped class in a query brings the ORM's result handling.
+_QUESTIONS_TABLE = Question.__table__
+# Everything the rules need in one round trip: the columns ``window_problem``
+# reads, the number of questions (usually none to load), and an earlier
+# registration of the same address, if there is one.
+_SEAT_RULES = (
+    select(
+        _SEMINARS.c.status,
+        _SEMINARS.c.registration_opens_at,
+        func.coalesce(_SEMINARS.c.registration_closes_at, _SEMINARS.c.starts_at, type_=UTCDateTime)
+        .label("closes_at"),
+        case(
+            (_SEMINARS.c.capacity.is_(None), None),
+            (_SEMINARS.c.seats_taken >= _SEMINARS.c.capacity, 0),
+            else_=_SEMINARS.c.capacity - _SEMINARS.c.seats_taken,
+        ).label("seats_left"),
+        _SEMINARS.c.waitlist_enabled,
+        _SEMINARS.c.double_opt_in,
+        select(func.count()).where(_QUESTIONS_TABLE.c.seminar_id == _SEMINARS.c.id)
+        .scalar_subquery().label("questions"),
+        _EARLIER.c.id.label("earlier_id"),
+        _EARLIER.c.status.label("earlier_status"),
+    )
+    .outerjoin(_EARLIER, (_EARLIER.c.seminar_id == _SEMINARS.c.id)
+               & (_EARLIER.c.email_key == bindparam("email_key")))
+    .where(_SEMINARS.c.id == bindparam("seminar_id"), _SEMINARS.c.status.in_(PUBLIC_STATUSES))
+)
+_QUESTIONS = (
+    select(_QUESTIONS_TABLE).where(_QUESTIONS_TABLE.c.seminar_id == bindparam("seminar_id"))
+    .order_by(_QUESTIONS_TABLE.c.position)
+)
+_INSERT = insert(REGISTRATIONS).returning(REGISTRATIONS.c.id)
+_REUSE = update(REGISTRATIONS).where(REGISTRATIONS.c.id == bindparam("registration_id"))
+_RENAME_MAIL = (
+    update(Notification.__table__)
+    .where(Notification.__table__.c.id == bindparam("notification_id"))
+    .values(kind=bindparam("new_kind"), dedupe_key=bindparam("new_dedupe_key"))
+)
+_TAKE_SEAT = (
+    update(_SEMINARS)
+    .where(_SEMINARS.c.id == bindparam("seminar_id"))
+    .where(_SEMINARS.c.capacity.is_(None) | (_SEMINARS.c.seats_taken < _SEMINARS.c.capacity))
+    .values(seats_taken=_SEMINARS.c.seats_taken + 1)
+)
+
+
+def _seat_rules(connection: Connection, seminar_id: int, email_key: str):
+    """The registration rules of a public seminar and any earlier registration of the address, or None."""
+    if not 0 < seminar_id <= MAX_ID:
+        return None
+    return connection.execute(_SEAT_RULES, {"seminar_id": seminar_id, "email_key": email_key}).first()
+
+
 def _register_once(runtime: Runtime, seminar_id: int, form: dict, fixed_now: datetime | None):
+    # Plain statements on the registration table rather than the unit of work:
+    # this is the hot path when a newsletter goes out, and each ORM step costs.
+    email_key = form["email"].strip().lower()
     with write_transaction(runtime.sessions) as session:
-        seminar = find_public_seminar(session, seminar_id, with_relations=False)
+        # Statements go straight to the transaction's connection: Session.execute
+        # adds bookkeeping per statement that plain table statements do not need.
+        connection = session.connection()
+        rules = _seat_rules(connection, seminar_id, email_key)
         now = fixed_now or utcnow()
-        if seminar is None:
+        if rules is None:
             raise RegistrationRefused("seminar_not_found", 404)
-        email_key = form["email"].strip().lower()
-        registration = session.scalar(
-            select(Registration).where(
-                Registration.seminar_id == seminar_id, Registration.email_key == email_key
-            )
-        )
-        if registration is not None and registration.status in ACTIVE:
+        if rules.earlier_status in ACTIVE:
             # Same answer as the first time; the address owner learns the rest by mail.
-            notification = _already_registered_mail(session, registration, now)
-            return _outcome(registration), [notification.id] if notification else []
-        reason = window_problem(seminar, now)
+            notification_id = _already_registered_mail(connection, rules.earlier_id, now)
+            outcome = Outcome(rules.earlier_id, rules.earlier_status, seminar_id)
+            return outcome, [notification_id] if notification_id else []
+        reason = window_problem(rules, now)
         if reason is not None and reason != "seminar_full":
             raise RegistrationRefused(reason)
-        answers = clean_answers(seminar.questions, form.get("answers") or {})
+        questions = connection.execute(_QUESTIONS, {"seminar_id": seminar_id}).all() if rules.questions else []
+        answers = clean_answers(questions, form.get("answers") or {})
 
-        if take_seat(session, seminar_id):
-            status = RegistrationStatus.PENDING if seminar.double_opt_in else RegistrationStatus.CONFIRMED
-        elif seminar.waitlist_enabled:
+        # Write the rows first and take the seat last: on PostgreSQL the seat UPDATE
+        # locks the seminar row until the commit, so whatever ran after it would make
+        # every concurrent registration for this seminar wait longer.
+        status = RegistrationStatus.PENDING if rules.double_opt_in else RegistrationStatus.CONFIRMED
+        values = _registration_values(runtime, rules, form, answers, status, now)
+        if rules.earlier_id is None:
+            registration_id = connection.execute(
+                _INSERT, {"seminar_id": seminar_id, "email_key": email_key, **values}
+            ).scalar_one()
+        else:  # a cancelled or expired row is reused for the same address, with a new token
+            registration_id = rules.earlier_id
+            connection.execute(_REUSE, {"registration_id": registration_id, "token_nonce": new_nonce(), **values})
+        notification_id = add_notification(connection, registration_id, FIRST_MAIL[status], _round_key(now))
+
+        if not take_seat(connection, seminar_id):
+            if not rules.waitlist_enabled:
+                raise RegistrationRefused("seminar_full")
+            # Read the clock after the seat decision: on PostgreSQL concurrent requests
+            # wait for the seminar row there, so this order is the waiting list's order.
+            now = fixed_now or utcnow()
             status = RegistrationStatus.WAITLISTED
-        else:
-            raise RegistrationRefused("seminar_full")
-        # Read the clock after the seat decision: on PostgreSQL concurrent requests
-        # wait for the seminar row there, so this order is the waiting list's order.
-        now = fixed_now or utcnow()
-
-        if registration is None:  # a cancelled or expired row is reused for the same address
-            registration = Registration(seminar_id=seminar_id, email_key=email_key)
-            session.add(registration)
-        _fill(registration, runtime, seminar, form, answers, status, now)
-        session.flush()
-        kind = {
-            RegistrationStatus.PENDING: NotificationKind.CONFIRM_ADDRESS,
-            RegistrationStatus.CONFIRMED: NotificationKind.CONFIRMED,
-            RegistrationStatus.WAITLISTED: NotificationKind.WAITLISTED,
-        }[status]
-        notification = add_notification(session, registration.id, kind, dedupe_key=_round(registration))
-        session.flush()
-        return _outcome(registration), [notification.id]
+            values = _registration_values(runtime, rules, form, answers, status, now)
+            connection.execute(_REUSE, {"registration_id": registration_id, **values})
+            connection.execute(_RENAME_MAIL, {"notification_id": notification_id, "new_kind": FIRST_MAIL[status],
+                                           "new_dedupe_key": _round_key(now)})
+        return Outcome(registration_id, status, seminar_id), [notification_id]
 
 
-def _fill(registration, runtime, seminar, form, answers, status, now) -> None:
-    needs_address_check = seminar.double_opt_in and status != RegistrationStatus.CONFIRMED
-    registration.status = status
-    registration.name = form["name"].strip()
-    registration.email = form["email"].strip()
-    registration.language = form.get("language") or "de"
-    registration.answers = answers
-    registration.consent_version = CONSENT_VERSION
-    registration.consent_at = now
-    registration.source_page = form.get("source_page")
-    registration.created_at = now
-    registration.confirmed_at = now if status == RegistrationStatus.CONFIRMED else None
-    registration.email_confirmed_at = None
-    registration.cancelled_at = None
-    registration.expires_at = (
-        now + timedelta(hours=runtime.settings.pending_expiry_hours) if needs_address_check else None
-    )
+def _registration_values(runtime, rules, form, answers, status, now) -> dict:
+    needs_address_check = rules.double_opt_in and status != RegistrationStatus.CONFIRMED
+    return {
+        "status": status,
+        "name": form["name"].strip(),
+        "email": form["email"].strip(),
+        "language": form.get("language") or "de",
+        "answers": answers,
+        "consent_version": CONSENT_VERSION,
+        "consent_at": now,
+        "source_page": form.get("source_page"),
+        "created_at": now,
+        "confirmed_at": now if status == RegistrationStatus.CONFIRMED else None,
+        "email_confirmed_at": None,
+        "cancelled_at": None,
+        "expires_at": (
+            now + timedelta(hours=runtime.settings.pending_expiry_hours) if needs_address_check else None
+        ),
+    }
+
+
+def _round_key(created_at: datetime) -> str:
+    # A person may cancel and register again; each round gets its own mails.
+    return created_at.strftime("%Y%m%dT%H%M%S.%f")
 
 
 def _round(registration: Registration) -> str:
-    # A person may cancel and register again; each round gets its own mails.
-    return registration.created_at.strftime("%Y%m%dT%H%M%S.%f")
+    return _round_key(registration.created_at)
 
 
-def _outcome(registration: Registration) -> Outcome:
-    return Outcome(registration.id, registration.status, registration.seminar_id)
-
-
-def _already_registered_mail(session: Session, registration: Registration, now: datetime):
+def _already_registered_mail(connection: Connection, registration_id: int, now: datetime) -> int | None:
     # At most one such mail an hour, so the form cannot be used to flood an inbox.
     key = "already:" + now.strftime("%Y%m%d%H")
-    exists = session.scalar(
+    exists = connection.scalar(
         select(Notification.id).where(
-            Notification.registration_id == registration.id,
+            Notification.registration_id == registration_id,
             Notification.kind == NotificationKind.ALREADY_REGISTERED,
             Notification.dedupe_key == key,
         )
     )
     if exists:
         return None
-    notification = add_notification(session, registration.id, NotificationKind.ALREADY_REGISTERED, key)
-    session.flush()
-    return notification
+    return add_notification(connection, registration_id, NotificationKind.ALREADY_REGISTERED, key)
 
 
-def take_seat(session: Session, seminar_id: int) -> bool:
+def take_seat(session: Session | Connection, seminar_id: int) -> bool:
     """Take one seat if one is free; atomic on both databases."""
-    result = session.execute(
-        update(Seminar)
-        .where(Seminar.id == seminar_id)
-        .where(Seminar.capacity.is_(None) | (Seminar.seats_taken < Seminar.capacity))
-        .values(seats_taken=Seminar.seats_taken + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+    return session.execute(_TAKE_SEAT, {"seminar_id": seminar_id}).rowcount == 1
 
 
 def release_seat(session: Session, seminar_id: int) -> None:
@@ -204,9 +269,9 @@ def promote_waiting(session: Session, seminar_id: int, now: datetime) -> list[in
         candidate.status = RegistrationStatus.CONFIRMED
         candidate.confirmed_at = now
         candidate.expires_at = None
-        notification = add_notification(session, candidate.id, NotificationKind.PROMOTED, _round(candidate))
-        session.flush()
-        notification_ids.append(notification.id)
+        notification_ids.append(
+            add_notification(session, candidate.id, NotificationKind.PROMOTED, _round(candidate))
+        )
     return notification_ids
 
 
@@ -222,11 +287,9 @@ def confirm_address(runtime: Runtime, registration_id: int, now: datetime | None
         if registration.status == RegistrationStatus.PENDING:
             registration.status = RegistrationStatus.CONFIRMED
             registration.confirmed_at = now
-            notification = add_notification(
-                session, registration.id, NotificationKind.CONFIRMED, _round(registration)
+            notification_ids.append(
+                add_notification(session, registration.id, NotificationKind.CONFIRMED, _round(registration))
             )
-            session.flush()
-            notification_ids.append(notification.id)
         elif registration.status == RegistrationStatus.WAITLISTED:
             # A seat may have freed while this person was not yet eligible.
             notification_ids += promote_waiting(session, registration.seminar_id, now)
@@ -246,11 +309,9 @@ def cancel_registration(runtime: Runtime, registration_id: int, now: datetime | 
             registration.status = RegistrationStatus.CANCELLED
             registration.cancelled_at = now
             registration.expires_at = None
-            receipt = add_notification(
+            notification_ids.append(add_notification(
                 session, registration.id, NotificationKind.CANCELLATION_RECEIPT, _round(registration)
-            )
-            session.flush()
-            notification_ids.append(receipt.id)
+            ))
             if held_seat:
                 release_seat(session, registration.seminar_id)
                 notification_ids += promote_waiting(session, registration.seminar_id, now)

@@ -17,16 +17,12 @@ PUBLIC_STATUSES = (SeminarStatus.PUBLISHED, SeminarStatus.CANCELLED)
 MAX_ID = 2**31 - 1
 
 
-def find_public_seminar(session: Session, seminar_id: int, with_relations: bool = True) -> Seminar | None:
-    """Return a published (or cancelled) seminar, or None; drafts are invisible.
-
-    ``with_relations`` loads series, organiser and questions at once for display;
-    the registration path skips that and loads questions only when it needs them.
-    """
+def find_public_seminar(session: Session, seminar_id: int) -> Seminar | None:
+    """Return a published (or cancelled) seminar with series, organiser and questions, or None; drafts are invisible."""
     if not 0 < seminar_id <= MAX_ID:
         return None  # e.g. an id beyond PostgreSQL's integer range
     options = [joinedload(Seminar.series), joinedload(Seminar.organiser), selectinload(Seminar.questions)]
-    seminar = session.get(Seminar, seminar_id, options=options if with_relations else [])
+    seminar = session.get(Seminar, seminar_id, options=options)
     if seminar is None or seminar.status not in PUBLIC_STATUSES:
         return None
     return seminar
