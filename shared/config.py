@@ -42,6 +42,12 @@ class Settings:
     # Registration posts allowed per client IP and per email address ("" turns one off).
     rate_limit_per_ip: str = "30/minute;300/hour"
     rate_limit_per_email: str = "10/hour"
+    # Days a cancelled seminar stays in the feeds, marked cancelled, so that
+    # calendar apps learn of it before it disappears.
+    feed_keep_cancelled_days: int = 30
+    # Seconds a cached feed is served at most without being rebuilt, in case a
+    # change could not announce itself (Redis was away at that moment).
+    feed_cache_seconds: int = 600
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -64,6 +70,8 @@ class Settings:
             pending_expiry_hours=_int(env, "PENDING_EXPIRY_HOURS", defaults.pending_expiry_hours),
             rate_limit_per_ip=env.get("RATE_LIMIT_PER_IP", defaults.rate_limit_per_ip),
             rate_limit_per_email=env.get("RATE_LIMIT_PER_EMAIL", defaults.rate_limit_per_email),
+            feed_keep_cancelled_days=_int(env, "FEED_KEEP_CANCELLED_DAYS", defaults.feed_keep_cancelled_days),
+            feed_cache_seconds=_int(env, "FEED_CACHE_SECONDS", defaults.feed_cache_seconds),
         )
         settings.check()
         return settings

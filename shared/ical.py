@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Iterable
 
 from icalendar import Calendar, Event, vDuration
@@ -90,5 +90,17 @@ def make_calendar(name: str, uid: str, events: Iterable[Event], method: str | No
     # RFC 7986 requires the VALUE parameter on REFRESH-INTERVAL.
     calendar["REFRESH-INTERVAL"].params["VALUE"] = "DURATION"
     calendar["X-PUBLISHED-TTL"] = vDuration(REFRESH_INTERVAL)
-    calendar.add_missing_timezones()
+    _add_timezones(calendar)
     return calendar
+
+
+def _add_timezones(calendar: Calendar) -> None:
+    # VTIMEZONEs only for the years the events span (and the next): the default
+    # range (1970-2038) lists decades of transitions that some parsers misread
+    # and every calendar app downloads on each refresh.
+    events = calendar.walk("VEVENT")
+    if not events:
+        return
+    first = min(event.start for event in events)
+    last = max(event.end for event in events)
+    calendar.add_missing_timezones(first_date=date(first.year, 1, 1), last_date=date(last.year + 1, 12, 31))

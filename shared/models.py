@@ -266,6 +266,8 @@ class Registration(Base):
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source_page: Mapped[Optional[str]] = mapped_column(String(500))
     token_nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
+    # Nonce of the personal calendar feed's token; replaced to revoke the feed link.
+    feed_nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When the registration got its seat for good (confirmed or promoted).
     confirmed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)

@@ -38,6 +38,10 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "de": ("Ausgebucht", "Alle Plätze sind vergeben und es gibt keine Warteliste."),
         "en": ("Fully booked", "All seats are taken and there is no waiting list."),
     },
+    "ends_before_start": {
+        "de": ("Ungültige Zeit", "Das Ende muss nach dem Beginn liegen."),
+        "en": ("Invalid time", "The end must be after the start."),
+    },
     "not_found": {
         "de": ("Nicht gefunden", "Diese Adresse gibt es nicht."),
         "en": ("Not found", "There is nothing at this address."),

@@ -13,6 +13,15 @@ def feed_changes_channel() -> str:
     return f"{PREFIX}:feeds:changes"
 
 
+def feed_body(feed: str) -> str:
+    """Hash with one feed's bytes and the version they were built for (expires)."""
+    return f"{PREFIX}:feeds:body:{feed}"
+
+
+def feed_meta(feed: str) -> str:
+    """Hash with one feed's ETag and Last-Modified, kept so Last-Modified never moves back."""
+    return f"{PREFIX}:feeds:meta:{feed}"
+
 
 def rate_limit_prefix() -> str:
     """Prefix of the request counters kept by the rate limiter."""

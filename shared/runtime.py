@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.broker import make_broker
 from shared.config import Settings
 from shared.db import make_engine, make_session_factory
+from shared.feed_version import watch_feed_changes
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Runtime:
 def make_runtime(settings: Settings) -> Runtime:
     """Connect to the database and Redis named in the settings (lazily: no I/O yet)."""
     engine = make_engine(settings.database_url)
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
@@ -43,6 +44,8 @@ def make_runtime(settings: Settings) -> Runtime:
         redis=redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=2),
         broker=make_broker(settings.redis_url, fail_fast=True),
     )
+    watch_feed_changes(runtime.sessions, runtime.redis)
+    return runtime
 
 
 def check_database(runtime: Runtime) -> str | None:

@@ -170,3 +170,36 @@ def test_form_asks_the_seminars_questions(client, runtime):
     assert missing.status_code == 422 and 'id="q-role-error">Dieses Feld ist erforderlich.' in missing.get_data(as_text=True)
     assert client.post(f"/events/{event_id}", data={**base, "q-role": "mayor"}).status_code == 302
     assert registrations(runtime)[0].answers == {"role": "mayor"}
+
+
+def test_participant_page_offers_the_personal_feed_and_renews_its_address(client, runtime, settings):
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+
+    from services.calendar_feed import create_app as create_feed_app
+
+    event_id = seminar_id(runtime, double_opt_in=False, join_url="https://meet.example/raum-9")
+    client.post(f"/api/v1/events/{event_id}/registrations",
+                json={"name": "Erika", "email": "erika@example.org", "consent": True})
+    registration = registrations(runtime)[0]
+    path = participant_page_url(settings, registration.id, registration.token_nonce).removeprefix(
+        settings.registration_base_url)
+    page = unescape(client.get(path).get_data(as_text=True))
+    webcal = re.search(r'href="(webcal://[^"]+/calendar/personal/[^"]+\.ics)"', page).group(1)
+    feed_path = urlsplit(webcal).path
+    google = re.search(r'href="(https://calendar\.google\.com/calendar/render\?cid=[^"]+)"', page).group(1)
+    assert parse_qs(urlsplit(google).query)["cid"] == [webcal]
+    outlook = re.search(r'href="(https://outlook\.live\.com/calendar/0/addfromweb\?[^"]+)"', page).group(1)
+    assert parse_qs(urlsplit(outlook).query)["url"] == [f"{settings.calendar_base_url}{feed_path}"]
+
+    feed_app = create_feed_app(settings)
+    try:
+        feeds = feed_app.test_client()
+        assert b"raum-9" in feeds.get(feed_path).data
+        assert client.post(f"{path}/feed").status_code == 302
+        assert feeds.get(feed_path).status_code == 404  # the old address is dead at once
+        renewed = urlsplit(re.search(r'href="(webcal://[^"]+)"', unescape(client.get(path).get_data(as_text=True)))
+                           .group(1)).path
+        assert renewed != feed_path and feeds.get(renewed).status_code == 200
+    finally:
+        feed_app.extensions["runtime"].close()

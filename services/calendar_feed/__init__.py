@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from shared.config import Settings
 from shared.health import health
 from shared.problems import STATUS_CODES, problem
 from shared.runtime import make_runtime
+from services.calendar_feed.cache import FeedCache
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the calendar feed app; tests pass their own settings."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
-    app.extensions["runtime"] = make_runtime(settings)
+    runtime = make_runtime(settings)
+    app.extensions["runtime"] = runtime
+    app.extensions["feed_cache"] = FeedCache(runtime.redis, settings.feed_cache_seconds)
 
     from services.calendar_feed.routes import feeds
 

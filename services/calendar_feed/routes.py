@@ -1,34 +1,99 @@
-"""Feed URLs under /calendar, answered with strong ETags and 304s."""
+"""Feed URLs under /calendar: cached bytes with strong ETags, Last-Modified, 304s and gzip."""
 
 from __future__ import annotations
 
-import hashlib
+from typing import Callable
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, abort, current_app, request
 
 from shared.db import read_session
-from services.calendar_feed.feeds import all_seminars_feed
+from shared.times import utcnow
+from shared.tokens import PERSONAL_FEED, read_token
+from services.calendar_feed.cache import FeedCache, FeedEntry
+from services.calendar_feed.feeds import (
+    all_seminars_feed,
+    organiser_feed,
+    personal_feed,
+    seminar_feed,
+    series_feed,
+)
 
 feeds = Blueprint("feeds", __name__, url_prefix="/calendar")
 
 CACHE_SECONDS = 3600  # matches REFRESH-INTERVAL and X-PUBLISHED-TTL in the feed
+MAX_ID = 2**31 - 1
 
 
 @feeds.get("/events.ics")
 def all_seminars():
     """All published seminars."""
+    return _public("all", lambda session, settings, now: all_seminars_feed(session, settings, now), "seminare.ics")
+
+
+@feeds.get("/series/<slug>.ics")
+def series(slug: str):
+    """The seminars of one series."""
+    return _public(f"series:{slug}", lambda session, settings, now: series_feed(session, settings, slug, now),
+                   f"{slug}.ics")
+
+
+@feeds.get("/organisers/<slug>.ics")
+def organiser(slug: str):
+    """Everything one organiser publishes."""
+    return _public(f"organiser:{slug}", lambda session, settings, now: organiser_feed(session, settings, slug, now),
+                   f"{slug}.ics")
+
+
+@feeds.get("/events/<int:event_id>.ics")
+def seminar(event_id: int):
+    """One seminar, so a calendar follows its moves and a cancellation."""
+    if not 0 < event_id <= MAX_ID:
+        abort(404)
+    return _public(f"seminar:{event_id}", lambda session, settings, now: seminar_feed(session, settings, event_id),
+                   f"seminar-{event_id}.ics")
+
+
+@feeds.get("/personal/<token>.ics")
+def personal(token: str):
+    """The seminars one participant is confirmed for, with join links; a renewed link gives 404."""
     runtime = current_app.extensions["runtime"]
+    found = read_token(runtime.settings.secret_key, PERSONAL_FEED, token)
+    if found is None:
+        abort(404)
     with read_session(runtime.sessions) as session:
-        body = all_seminars_feed(session, runtime.settings)
-    return calendar_response(body, "seminare.ics")
+        feed = personal_feed(session, runtime.settings, *found, now=utcnow())
+    if feed is None:
+        abort(404)
+    # Built per request: it is small, read by one calendar app an hour, and must
+    # show a registration change at once.
+    return calendar_response(FeedEntry.of(feed.body, feed.last_change), "meine-seminare.ics", private=True)
 
 
-def calendar_response(body: bytes, filename: str) -> Response:
-    """Answer with the feed bytes, or 304 when the client already has them."""
-    etag = hashlib.sha256(body).hexdigest()[:32]
-    response = Response(body, mimetype="text/calendar")
-    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+def _public(name: str, build: Callable, filename: str) -> Response:
+    runtime = current_app.extensions["runtime"]
+    cache: FeedCache = current_app.extensions["feed_cache"]
+    now = utcnow()
+
+    def build_now() -> bytes | None:
+        with read_session(runtime.sessions) as session:
+            return build(session, runtime.settings, now)
+
+    entry = cache.get(name, build_now, now)
+    if entry is None:
+        abort(404)
+    return calendar_response(entry, filename)
+
+
+def calendar_response(entry: FeedEntry, filename: str, private: bool = False) -> Response:
+    """Answer with the feed (gzipped when the client accepts it), or 304 when it has it already."""
+    zipped = request.accept_encodings["gzip"] > 0
+    response = Response(entry.gzipped if zipped else entry.body, content_type="text/calendar; charset=utf-8")
+    if zipped:
+        response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    # Each encoding is its own representation, so it gets its own strong ETag.
+    response.set_etag(f"{entry.etag}-gzip" if zipped else entry.etag)
+    response.last_modified = entry.last_modified
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
-    response.set_etag(etag)
+    response.headers["Cache-Control"] = f"{'private' if private else 'public'}, max-age={CACHE_SECONDS}"
     return response.make_conditional(request)

@@ -7,6 +7,13 @@ from marshmallow import ValidationError
 
 from shared.db import read_session
 from shared.ical import google_calendar_url, make_calendar, seminar_event
+from shared.links import (
+    google_subscribe_url,
+    outlook_subscribe_url,
+    personal_feed_url,
+    series_feed_url,
+    webcal_url,
+)
 from shared.models import QuestionKind, Registration, RegistrationStatus
 from shared.problems import PROBLEMS, translate_field_errors
 from shared.tokens import REGISTRATION_PAGE, form_token_age, make_form_token, read_token
@@ -18,6 +25,7 @@ from services.registration.registrations import (
     cancel_registration,
     confirm_address,
     register,
+    renew_feed_link,
 )
 from services.registration.schemas import RegistrationInput
 from services.registration.seminars import find_public_seminar, list_public_seminars, window_problem
@@ -168,13 +176,36 @@ def _problem_text(code: str, language: str) -> str:
 def participant_page(token: str):
     """The participant's own page: status, seminar, calendar links, confirm and cancel."""
     registration = _registration_for(token)
+    settings = _runtime().settings
+    seminar = registration.seminar
+    feed_url = personal_feed_url(settings, registration.id, registration.feed_nonce)
     return render_template(
         "participant.html",
         registration=registration,
-        seminar=registration.seminar,
+        seminar=seminar,
         token=token,
-        google_url=google_calendar_url(registration.seminar, _runtime().settings),
+        google_url=google_calendar_url(seminar, settings),
+        feed=_subscription_links(feed_url, "Meine Seminare"),
+        series_feed=_subscription_links(series_feed_url(settings, seminar.series.slug), seminar.series.title)
+        if seminar.series else None,
     )
+
+
+def _subscription_links(feed_url: str, name: str) -> dict[str, str]:
+    return {
+        "https": feed_url,
+        "webcal": webcal_url(feed_url),
+        "google": google_subscribe_url(feed_url),
+        "outlook": outlook_subscribe_url(feed_url, name),
+    }
+
+
+@pages.post("/r/<token>/feed")
+def renew_feed(token: str):
+    """Give the personal calendar feed a new address; the old one stops working at once."""
+    registration = _registration_for(token)
+    renew_feed_link(_runtime(), registration.id)
+    return redirect(url_for("pages.participant_page", token=token, lang=registration.language, _anchor="abo"))
 
 
 @pages.post("/r/<token>/confirm")

@@ -350,6 +350,14 @@ def expire_unconfirmed(runtime: Runtime, now: datetime | None = None) -> int:
     return count
 
 
+def renew_feed_link(runtime: Runtime, registration_id: int) -> str:
+    """Give the personal feed a new secret address; links to the old one then answer 404."""
+    with write_transaction(runtime.sessions) as session:
+        registration = _locked(session, registration_id)
+        registration.feed_nonce = new_nonce()
+        return registration.feed_nonce
+
+
 def _locked(session: Session, registration_id: int) -> Registration:
     registration = session.get(Registration, registration_id, with_for_update=True)
     if registration is None:
