@@ -14,6 +14,7 @@ test: install-test
 bench: install-test
 	command -v wrk >/dev/null || apt-get install -y -q wrk
 	$(PY) -m bench.registration
+	$(PY) -m bench.feeds
 
 install:
 	bash scripts/bootstrap.sh

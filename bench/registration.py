@@ -8,10 +8,7 @@ row in one transaction and enqueues the mail to Redis.
 
 from __future__ import annotations
 
-import re
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import uuid
@@ -21,6 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.baseline_app import create_table
+from bench.load import CONNECTIONS, GUNICORN, require_wrk, wrk
 from shared.db import make_engine, make_session_factory, write_transaction
 from shared.migrate import upgrade
 from shared.models import Organiser, Seminar, SeminarStatus
@@ -30,19 +28,8 @@ from tests.servers import GunicornServer, RedisServer
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SECONDS = 8
 ROUNDS = 3
-CONNECTIONS = 16
-GUNICORN = {"workers": 4, "threads": 1}
 TARGET = 0.4
 LUA = Path(__file__).with_name("post.lua")
-
-
-def wrk(url: str) -> tuple[float, int]:
-    """Requests per second and the number of non-2xx answers."""
-    out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "-s", str(LUA), url],
-                         capture_output=True, text=True, check=True).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return rate, int(bad.group(1)) if bad else 0
 
 
 def seminar_for_load(database_url: str) -> int:
@@ -81,7 +68,7 @@ def measure(database_url: str, redis_url: str) -> tuple[float, float, int]:
         # Interleaved rounds, median of each: a noisy neighbour then hurts both sides alike.
         for _round in range(ROUNDS):
             for name, (_spec, path) in apps.items():
-                rate, non_2xx = wrk(servers[name].url + path)
+                rate, non_2xx = wrk(servers[name].url + path, SECONDS, LUA)
                 rates[name].append(rate)
                 bad += non_2xx
     finally:
@@ -91,8 +78,7 @@ def measure(database_url: str, redis_url: str) -> tuple[float, float, int]:
 
 
 def main() -> int:
-    if not shutil.which("wrk"):
-        sys.exit("wrk is needed: apt-get install wrk")
+    require_wrk()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         redis = RedisServer(Path(tmp))

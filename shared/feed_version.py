@@ -8,6 +8,9 @@ plain UPDATEs and are not in the feeds, so they do not move the version.
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from itertools import chain
 
 import redis
@@ -59,3 +62,73 @@ def bump_feed_version(client: redis.Redis) -> int | None:
 def current_feed_version(client: redis.Redis) -> int:
     """The version now (0 before the first change); raises RedisError when Redis is away."""
     return int(client.get(feed_version()) or 0)
+
+
+class FeedVersionWatcher:
+    """The feed version as this process knows it, kept current by Redis pub/sub.
+
+    While subscribed, reading the version costs no round trip: a bump reaches
+    every process within milliseconds. While not subscribed (starting, Redis
+    away, connection lost) each read asks Redis, and raises if Redis is away.
+    The listener starts lazily in each process, so it survives gunicorn's fork.
+    """
+
+    def __init__(self, redis_url: str):
+        self._redis_url = redis_url
+        self._version = 0
+        self._live = False
+        self._pid: int | None = None
+        self._closed = threading.Event()
+        self._client = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=2)
+
+    def current(self) -> int:
+        """The current feed version."""
+        if self._pid != os.getpid():
+            self._start()
+        if self._live:
+            return self._version
+        return current_feed_version(self._client)
+
+    def close(self) -> None:
+        """Stop listening (the thread ends within its next wait)."""
+        self._closed.set()
+        self._live = False
+
+    def _start(self) -> None:
+        self._pid = os.getpid()
+        self._live = False
+        self._client = redis.Redis.from_url(self._redis_url, socket_connect_timeout=1, socket_timeout=2)
+        threading.Thread(target=self._listen, name="feed-version", daemon=True).start()
+
+    def _listen(self) -> None:
+        pid = os.getpid()
+        while self._pid == pid and not self._closed.is_set():
+            try:
+                self._follow()
+            except (redis.RedisError, OSError, ValueError):
+                pass
+            self._live = False
+            self._closed.wait(1)  # Redis is away: requests ask it directly meanwhile
+
+    def _follow(self) -> None:
+        listener = redis.Redis.from_url(self._redis_url, socket_connect_timeout=1, socket_timeout=None)
+        pubsub = listener.pubsub()
+        try:
+            pubsub.subscribe(feed_changes_channel())
+            pubsub.get_message(timeout=5)  # the subscription's confirmation
+            # Subscribed first, read second: a bump in between is in both, none is lost.
+            self._version = current_feed_version(self._client)
+            self._live = True
+            quiet_since = time.monotonic()
+            while self._pid == os.getpid() and not self._closed.is_set():
+                message = pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+                if message is not None:
+                    self._version = max(self._version, int(message["data"]))
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since > 30:
+                    pubsub.ping()  # a dead connection shows itself here, not never
+                    quiet_since = time.monotonic()
+        finally:
+            self._live = False
+            pubsub.close()
+            listener.close()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import redis
 from dramatiq.broker import Broker
@@ -25,9 +26,13 @@ class Runtime:
     sessions: sessionmaker[Session]
     redis: redis.Redis
     broker: Broker
+    # What else the process opened on top (e.g. the feed service's listener).
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
         """Release pooled connections (tests create and drop many runtimes)."""
+        for close in self.closers:
+            close()
         self.engine.dispose()
         self.redis.close()
         self.broker.close()

@@ -9,6 +9,7 @@ from shared.config import Settings
 from shared.health import health
 from shared.problems import STATUS_CODES, problem
 from shared.runtime import make_runtime
+from shared.feed_version import FeedVersionWatcher
 from services.calendar_feed.cache import FeedCache
 
 
@@ -18,7 +19,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     runtime = make_runtime(settings)
     app.extensions["runtime"] = runtime
-    app.extensions["feed_cache"] = FeedCache(runtime.redis, settings.feed_cache_seconds)
+    versions = FeedVersionWatcher(settings.redis_url)
+    app.extensions["feed_cache"] = FeedCache(runtime.redis, versions, settings.feed_cache_seconds)
+    runtime.closers.append(versions.close)
 
     from services.calendar_feed.routes import feeds
 

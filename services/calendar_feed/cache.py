@@ -2,9 +2,10 @@
 
 A cached feed is valid for one *stamp*: the feed version in Redis (moved by every
 committed change of a seminar, series or organiser, see ``shared.feed_version``)
-and the day (cancelled seminars leave the feeds by date). A request reads the
-version (one Redis round trip) and serves the bytes built for it; only the first
-request after a change builds them, and other processes then take them from Redis.
+and the day (cancelled seminars leave the feeds by date). A request looks up
+the version (kept current by pub/sub, see ``FeedVersionWatcher``) and serves the
+bytes built for it; only the first request after a change builds them, and other
+processes then take them from Redis.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import redis
+from werkzeug.http import http_date
 
-from shared.feed_version import current_feed_version
+from shared.feed_version import FeedVersionWatcher
 from shared.redis_keys import feed_body, feed_meta
 
 
@@ -33,6 +35,11 @@ class FeedEntry:
     last_modified: datetime
     stamp: str | None
     built_at: float  # epoch seconds
+
+    @property
+    def http_last_modified(self) -> str:
+        """Last-Modified as an HTTP date."""
+        return http_date(self.last_modified)
 
     @classmethod
     def of(cls, body: bytes, last_modified: datetime, stamp: str | None = None, built_at: float | None = None):
@@ -51,16 +58,21 @@ class FeedEntry:
 class FeedCache:
     """Feed entries by name, rebuilt only when the feed version or the day moves."""
 
-    def __init__(self, client: redis.Redis, max_age_seconds: int):
+    def __init__(self, client: redis.Redis, versions: FeedVersionWatcher, max_age_seconds: int):
         self._redis = client
+        self._versions = versions
         self._max_age = max_age_seconds
         self._entries: dict[str, FeedEntry] = {}
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        """Stop following the feed version."""
+        self._versions.close()
+
     def get(self, feed: str, build: Callable[[], bytes | None], now: datetime) -> FeedEntry | None:
         """The current entry of ``feed``, building it with ``build`` when needed; None if it does not exist."""
         try:
-            stamp = f"{current_feed_version(self._redis)}:{now:%Y-%m-%d}"
+            stamp = f"{self._versions.current()}:{now:%Y-%m-%d}"
         except redis.RedisError:
             stamp = None  # without the version nothing cached can be trusted: build afresh
         local = self._entries.get(feed)

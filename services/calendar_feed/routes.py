@@ -85,15 +85,32 @@ def _public(name: str, build: Callable, filename: str) -> Response:
 
 
 def calendar_response(entry: FeedEntry, filename: str, private: bool = False) -> Response:
-    """Answer with the feed (gzipped when the client accepts it), or 304 when it has it already."""
-    zipped = request.accept_encodings["gzip"] > 0
-    response = Response(entry.gzipped if zipped else entry.body, content_type="text/calendar; charset=utf-8")
-    if zipped:
-        response.headers["Content-Encoding"] = "gzip"
-    response.vary.add("Accept-Encoding")
+    """Answer with the feed (gzipped when the client accepts it), or 304 when it has it already.
+
+    Written out rather than with ``make_conditional``: this runs for every calendar
+    app every hour, and the generic version parses more than a feed needs.
+    """
+    zipped = "gzip" in request.headers.get("Accept-Encoding", "") and request.accept_encodings["gzip"] > 0
     # Each encoding is its own representation, so it gets its own strong ETag.
-    response.set_etag(f"{entry.etag}-gzip" if zipped else entry.etag)
-    response.last_modified = entry.last_modified
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    response.headers["Cache-Control"] = f"{'private' if private else 'public'}, max-age={CACHE_SECONDS}"
-    return response.make_conditional(request)
+    etag = f"{entry.etag}-gzip" if zipped else entry.etag
+    headers = {
+        "ETag": f'"{etag}"',
+        "Last-Modified": entry.http_last_modified,
+        "Cache-Control": f"{'private' if private else 'public'}, max-age={CACHE_SECONDS}",
+        "Vary": "Accept-Encoding",
+    }
+    if _client_has(etag, entry):
+        return Response(status=304, headers=headers)
+    headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    if zipped:
+        headers["Content-Encoding"] = "gzip"
+    return Response(entry.gzipped if zipped else entry.body, headers=headers,
+                    content_type="text/calendar; charset=utf-8")
+
+
+def _client_has(etag: str, entry: FeedEntry) -> bool:
+    # If-None-Match wins over If-Modified-Since (RFC 9110, 13.2.2).
+    if "If-None-Match" in request.headers:
+        return request.if_none_match.contains_weak(etag)
+    since = request.if_modified_since
+    return since is not None and entry.last_modified.replace(microsecond=0) <= since
