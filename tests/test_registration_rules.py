@@ -241,6 +241,29 @@ def test_too_many_posts_from_one_ip_get_429(settings, runtime):
     assert codes == [201, 201, 201, 429, 429]
 
 
+def test_limits_count_per_window_and_let_registrations_through_when_redis_is_away(settings, runtime):
+    from services.registration.limits import RegistrationLimits, Rule, parse_rules
+    from tests.servers import free_port
+
+    assert parse_rules("ip", "30/minute;300/hour") == [Rule("ip", 30, 60), Rule("ip", 300, 3600)]
+    limits = RegistrationLimits(runtime.redis, settings.with_overrides(rate_limit_per_ip="2/minute",
+                                                                        rate_limit_per_email=""))
+    app = create_app(settings)
+    with app.test_request_context(json=person(1)):
+        waits = [limits.seconds_to_wait(now=120.0), limits.seconds_to_wait(now=150.0), limits.seconds_to_wait(now=179.0)]
+        assert waits == [None, None, 1]  # the third post in the minute 120..179 waits for 180
+        assert limits.seconds_to_wait(now=180.0) is None  # a new window
+    app.extensions["runtime"].close()
+
+    away = settings.with_overrides(redis_url=f"redis://127.0.0.1:{free_port()}/0", rate_limit_per_ip="1/hour")
+    away_app = create_app(away)
+    seminar_id = add_seminar(runtime)
+    codes = [away_app.test_client().post(f"/api/v1/events/{seminar_id}/registrations", json=person(n)).status_code
+             for n in (1, 2)]
+    away_app.extensions["runtime"].close()
+    assert codes == [201, 201]
+
+
 def test_form_posts_must_be_json(settings, runtime):
     seminar_id = add_seminar(runtime)
     response = create_app(settings).test_client().post(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, make_response, render_template, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
@@ -30,10 +30,14 @@ def error_response(error: HTTPException):
     if request.path.startswith("/api/") or not request.accept_mimetypes.accept_html:
         data = getattr(error, "data", None) or {}
         errors = _merge_locations(data.get("messages")) if code == "validation_failed" else None
-        return problem(error.code or 500, code, language=request_language(), errors=errors)
-    language = negotiated_language(request.args.get("lang"))
-    title, detail = PROBLEMS[code][language]
-    return render_template("error.html", title=title, detail=detail), error.code
+        response = problem(error.code or 500, code, language=request_language(), errors=errors)
+    else:
+        language = negotiated_language(request.args.get("lang"))
+        title, detail = PROBLEMS[code][language]
+        response = make_response(render_template("error.html", title=title, detail=detail), error.code)
+    if getattr(error, "retry_after", None) is not None:  # 429 and 503 say when to come back
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def _merge_locations(messages):
@@ -74,7 +78,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     rest.register_blueprint(public_api)
     app.register_blueprint(pages)
     app.register_blueprint(health)
-    install_limits(app, settings)
+    install_limits(app, runtime.redis, settings)
     app.add_url_rule("/docs/assets/<path:filename>", "docs_assets", _docs_asset)
     return app
 
