@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench install install-test clean
+.PHONY: run test bench bench-mail install install-test clean
 
 run: install
 	$(PY) -m scripts.devstack
@@ -15,6 +15,10 @@ bench: install-test
 	command -v wrk >/dev/null || apt-get install -y -q wrk
 	$(PY) -m bench.registration
 	$(PY) -m bench.feeds
+	$(PY) -m bench.mail
+
+bench-mail: install-test
+	$(PY) -m bench.mail
 
 install:
 	bash scripts/bootstrap.sh

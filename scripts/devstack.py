@@ -88,7 +88,7 @@ def main() -> int:
     commands = {
         "registration": gunicorn + ["--bind", f"{HOST}:{REGISTRATION_PORT}", "services.registration:create_app()"],
         "calendar_feed": gunicorn + ["--bind", f"{HOST}:{CALENDAR_PORT}", "services.calendar_feed:create_app()"],
-        "worker": [python, "-m", "dramatiq", "services.notifications.worker", "--processes", "1", "--threads", "4"],
+        "worker": [python, "-m", "dramatiq", "services.notifications.worker", "--processes", "2", "--threads", "8"],
         "scheduler": [python, "-m", "services.scheduler"],
     }
     try:

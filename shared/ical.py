@@ -82,7 +82,8 @@ def make_calendar(name: str, uid: str, events: Iterable[Event], method: str | No
     calendar = Calendar.new(
         prodid=PRODID,
         uid=uid,
-        name=name,  # also writes X-WR-CALNAME for Outlook and Google
+        # One line: a title with a line break would not make a valid NAME.
+        name=" ".join(name.split()),  # also writes X-WR-CALNAME for Outlook and Google
         method=method,
         refresh_interval=REFRESH_INTERVAL,
         subcomponents=list(events),

@@ -10,14 +10,15 @@ import enum
 import logging
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import joinedload
 
-from shared.db import read_session, write_transaction
+from shared.db import write_transaction
 from shared.models import CLAIMABLE, Notification, NotificationStatus, Registration, Seminar
 from shared.runtime import Runtime
 from shared.times import utcnow
 from services.notifications.mails import build_mail
+from services.notifications.obsolete import why_obsolete
 from services.notifications.transport import PermanentFailure, TemporaryFailure, send_mail
 
 log = logging.getLogger(__name__)
@@ -33,23 +34,23 @@ class Outcome(str, enum.Enum):
 def deliver(runtime: Runtime, notification_id: int, now: datetime | None = None) -> Outcome:
     """Send the notification if nobody has; raises TemporaryFailure when it should be retried."""
     now = now or utcnow()
-    if not claim(runtime, notification_id, now):
+    notification = claim(runtime, notification_id, now)
+    if notification is None:
         return Outcome.SKIPPED
-    with read_session(runtime.sessions) as session:
-        notification = session.get(
-            Notification,
-            notification_id,
-            options=[
-                joinedload(Notification.registration)
-                .joinedload(Registration.seminar)
-                .joinedload(Seminar.organiser)
-            ],
-        )
-        if notification.registration.anonymised_at is not None:
-            _finish(runtime, notification_id, NotificationStatus.CANCELLED, error="registration anonymised")
-            return Outcome.SKIPPED
+    reason = why_obsolete(notification, now)
+    if reason is not None:
+        _finish(runtime, notification_id, NotificationStatus.CANCELLED, error=reason)
+        return Outcome.SKIPPED
+    # Rendered outside any transaction, so the database is not held up by templates.
+    try:
         message = build_mail(notification, runtime.settings)
-        attempts = notification.attempts
+    except Exception as exc:
+        # A mail that cannot be rendered will not render on the next try either;
+        # left in "sending", the sweep would hand it back every few minutes for ever.
+        log.exception("notification %s could not be rendered", notification_id)
+        _finish(runtime, notification_id, NotificationStatus.FAILED, error=f"render: {exc.__class__.__name__}: {exc}")
+        return Outcome.FAILED
+    attempts = notification.attempts
     try:
         send_mail(runtime.settings.mail_url, message)
     except PermanentFailure as failure:
@@ -68,19 +69,39 @@ def deliver(runtime: Runtime, notification_id: int, now: datetime | None = None)
     return Outcome.SENT
 
 
-def claim(runtime: Runtime, notification_id: int, now: datetime) -> bool:
-    """Mark the row as being sent by us; False if it is sent, failed or in flight."""
+# Plain table statements, built once: the ORM's bookkeeping per statement costs
+# more than the statement itself, and these run twice for every mail.
+_NOTIFICATIONS = Notification.__table__
+_CLAIM = (
+    update(_NOTIFICATIONS)
+    .where(_NOTIFICATIONS.c.id == bindparam("notification_id"), _NOTIFICATIONS.c.status.in_(CLAIMABLE))
+    .values(status=NotificationStatus.SENDING, attempts=_NOTIFICATIONS.c.attempts + 1,
+            claimed_at=bindparam("now"))
+)
+_FINISH = (
+    update(_NOTIFICATIONS)
+    .where(_NOTIFICATIONS.c.id == bindparam("notification_id"),
+           _NOTIFICATIONS.c.status == NotificationStatus.SENDING)
+    .values(status=bindparam("new_status"), last_error=bindparam("error"), sent_at=bindparam("sent_at"),
+            message_id=bindparam("message_id"))
+)
+
+
+# Everything a mail shows, loaded in one query (the session is closed before rendering).
+_EVERYTHING_A_MAIL_SHOWS = (
+    joinedload(Notification.registration).joinedload(Registration.seminar).options(
+        joinedload(Seminar.organiser), joinedload(Seminar.series)
+    ),
+)
+
+
+def claim(runtime: Runtime, notification_id: int, now: datetime) -> Notification | None:
+    """Mark the row as being sent by us and load it; None if it is sent, failed or in flight."""
     with write_transaction(runtime.sessions) as session:
-        result = session.execute(
-            update(Notification)
-            .where(Notification.id == notification_id, Notification.status.in_(CLAIMABLE))
-            .values(
-                status=NotificationStatus.SENDING,
-                attempts=Notification.attempts + 1,
-                claimed_at=now,
-            )
-        )
-        return result.rowcount == 1
+        result = session.connection().execute(_CLAIM, {"notification_id": notification_id, "now": now})
+        if result.rowcount != 1:
+            return None
+        return session.get(Notification, notification_id, options=_EVERYTHING_A_MAIL_SHOWS)
 
 
 def _finish(
@@ -91,12 +112,13 @@ def _finish(
     error: str | None = None,
     message_id: str | None = None,
 ) -> None:
-    values: dict = {"status": status, "last_error": error[:1000] if error else None}
-    if status == NotificationStatus.SENT:
-        values.update(sent_at=utcnow(), message_id=message_id)
+    sent = status == NotificationStatus.SENT
+    values = {
+        "notification_id": notification_id,
+        "new_status": status,
+        "error": error[:1000] if error else None,
+        "sent_at": utcnow() if sent else None,
+        "message_id": message_id if sent else None,
+    }
     with write_transaction(runtime.sessions) as session:
-        session.execute(
-            update(Notification)
-            .where(Notification.id == notification_id, Notification.status == NotificationStatus.SENDING)
-            .values(**values)
-        )
+        session.connection().execute(_FINISH, values)

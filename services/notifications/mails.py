@@ -1,18 +1,22 @@
-"""Turning a notification row into a finished mail: templates, links, headers."""
+"""Turning a notification row into a finished mail: templates, links, headers, calendar file."""
 
 from __future__ import annotations
 
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from shared.config import Settings
 from shared.links import participant_page_url, seminar_page_url
-from shared.models import Notification, RegistrationStatus, SeminarFormat
-from shared.times import format_when, utcnow
+from shared.models import Notification, RegistrationStatus, SeminarFormat, SeminarStatus
+from shared.times import format_date, format_when, local, utcnow
+from services.notifications.invitations import FILENAME, Invitation, invitation_for
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "email"
 
@@ -23,6 +27,10 @@ _templates = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
+
+# Quoted-printable keeps the text parts readable in the raw mail, which spam filters like.
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
 
 
 def one_line(text: str) -> str:
@@ -37,14 +45,19 @@ def mail_context(notification: Notification, settings: Settings) -> dict:
     language = registration.language if registration.language in ("de", "en") else "de"
     may_join = (
         registration.status == RegistrationStatus.CONFIRMED
+        and seminar.status != SeminarStatus.CANCELLED
         and seminar.format in (SeminarFormat.ONLINE, SeminarFormat.HYBRID)
     )
+    start = local(seminar.starts_at, seminar.timezone)
     return {
         "language": language,
         "name": registration.name,
         "seminar": seminar,
         "organiser": seminar.organiser,
         "when": format_when(seminar.starts_at, seminar.ends_at, seminar.timezone, language),
+        # For subjects: the start alone, e.g. "Mittwoch, 9. Dezember 2026, 13:30 Uhr".
+        "starts": format_date(seminar.starts_at, seminar.timezone, language)
+        + (f", {start:%H:%M}" if language == "en" else f", {start:%H:%M} Uhr"),
         "seminar_url": seminar_page_url(settings, seminar.id),
         "participant_url": participant_page_url(settings, registration.id, registration.token_nonce),
         # The join link goes only to confirmed participants, never in a double opt-in mail.
@@ -53,26 +66,66 @@ def mail_context(notification: Notification, settings: Settings) -> dict:
     }
 
 
-def build_mail(notification: Notification, settings: Settings) -> EmailMessage:
+def message_id(notification: Notification, settings: Settings) -> str:
+    """The mail's Message-ID: the same for every attempt at one notification.
+
+    Should a mail go out twice (a worker killed right after the SMTP server took
+    it), the copies share their Message-ID, and many mail services show one.
+    The creation time keeps ids unique when a database starts over from id 1.
+    """
+    created = notification.created_at.strftime("%Y%m%d%H%M%S%f")
+    return f"<notification-{notification.id}.{created}@{settings.public_host}>"
+
+
+def build_mail(notification: Notification, settings: Settings) -> Message:
     """Render subject, text and HTML of a notification into a ready-to-send message."""
     context = mail_context(notification, settings)
+    invitation = invitation_for(notification, settings, context["join_url"])
+    context["has_calendar_file"] = invitation is not None
     folder = f"{notification.kind.value}/{context['language']}"
     subject = _templates.get_template(f"{folder}/subject.txt").render(context)
     text = _templates.get_template(f"{folder}/body.txt").render(context)
     html = _templates.get_template(f"{folder}/body.html").render(context)
 
+    # The classic email.mime classes: building with EmailMessage's header registry
+    # costs several milliseconds a mail, more than sending it.
+    body = MIMEMultipart("alternative")
+    body.attach(MIMEText(text, "plain", _UTF8_QP))
+    body.attach(MIMEText(html, "html", _UTF8_QP))
+    if invitation is None:
+        message = body
+    else:
+        message = MIMEMultipart("mixed")
+        message.attach(body)
+        message.attach(_calendar_part(invitation))
+
     registration = notification.registration
     organiser = context["organiser"]
-    message = EmailMessage()
-    message["Subject"] = one_line(subject)
-    message["From"] = settings.mail_from
-    message["To"] = Address(display_name=one_line(registration.name), addr_spec=registration.email)
-    message["Reply-To"] = Address(display_name=one_line(organiser.name), addr_spec=organiser.contact_email)
+    message["Subject"] = _header_text(one_line(subject))
+    message["From"] = _address(*parseaddr(settings.mail_from))
+    message["To"] = _address(registration.name, registration.email)
+    message["Reply-To"] = _address(organiser.name, organiser.contact_email)
     message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = make_msgid(idstring=f"n{notification.id}", domain=settings.public_host)
+    message["Message-ID"] = message_id(notification, settings)
     # Tells vacation responders and ticket systems not to answer.
     message["Auto-Submitted"] = "auto-generated"
     message["Content-Language"] = context["language"]
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
     return message
+
+
+def _header_text(value: str) -> str | Header:
+    # Non-ASCII goes out as RFC 2047 encoded words; plain ASCII stays readable.
+    return value if value.isascii() else Header(value, "utf-8")
+
+
+def _address(name: str, addr_spec: str) -> str:
+    # formataddr quotes the name and encodes non-ASCII; one_line removes line breaks first.
+    return formataddr((one_line(name), one_line(addr_spec)), "utf-8")
+
+
+def _calendar_part(invitation: Invitation) -> MIMEText:
+    part = MIMEText(invitation.content.decode("utf-8"), "calendar", "utf-8")
+    # The method parameter is what makes mail clients offer it as an invitation.
+    part.set_param("method", invitation.method)
+    part.add_header("Content-Disposition", "attachment", filename=FILENAME)
+    return part

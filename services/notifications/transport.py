@@ -1,13 +1,25 @@
-"""Mail targets: a Maildir for development, SMTP (plain, STARTTLS or TLS) in production."""
+"""Mail targets: a Maildir for development, SMTP (plain, STARTTLS or TLS) in production.
+
+SMTP connections are kept per thread and used for the next mail, as MTAs do:
+a new connection with its greeting, EHLO, TLS and login costs more than a mail.
+"""
 
 from __future__ import annotations
 
 import mailbox
+import select
 import smtplib
 import ssl
-from email.message import EmailMessage
+import threading
+import time
+from email.message import Message
+from email.policy import compat32
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+# Reuse a connection only if it was used this recently; servers drop idle ones (often after 5 min).
+IDLE_REUSE_SECONDS = 30
 
 
 class TemporaryFailure(Exception):
@@ -18,7 +30,7 @@ class PermanentFailure(Exception):
     """The mail server refused the mail for good (5xx)."""
 
 
-def send_mail(mail_url: str, message: EmailMessage, timeout: float = 30) -> None:
+def send_mail(mail_url: str, message: Message, timeout: float = 30) -> None:
     """Deliver one message to the target named by ``mail_url``."""
     scheme, _, rest = mail_url.partition(":")
     if scheme == "maildir":
@@ -27,7 +39,7 @@ def send_mail(mail_url: str, message: EmailMessage, timeout: float = 30) -> None
         _to_smtp(mail_url, message, timeout)
 
 
-def _to_maildir(path: str, message: EmailMessage) -> None:
+def _to_maildir(path: str, message: Message) -> None:
     # "maildir:///abs/path" and "maildir:relative/path" both work.
     directory = Path(path[2:] if path.startswith("//") else path)
     try:
@@ -36,30 +48,107 @@ def _to_maildir(path: str, message: EmailMessage) -> None:
         raise TemporaryFailure(f"maildir: {exc.strerror}") from exc
 
 
-def _to_smtp(mail_url: str, message: EmailMessage, timeout: float) -> None:
-    url = urlsplit(mail_url)
-    host = url.hostname or "127.0.0.1"
+_connections = threading.local()
+# How a message goes on the wire (RFC 5321 wants CRLF line ends).
+_WIRE = compat32.clone(linesep="\r\n")
+
+
+def _to_smtp(mail_url: str, message: Message, timeout: float) -> None:
     try:
-        if url.scheme == "smtps":
-            client = smtplib.SMTP_SSL(host, url.port or 465, timeout=timeout,
-                                      context=ssl.create_default_context())
-        else:
-            client = smtplib.SMTP(host, url.port or 25, timeout=timeout)
-        with client:
-            if url.scheme == "smtp+starttls":
-                client.starttls(context=ssl.create_default_context())
-            if url.username:
-                client.login(unquote(url.username), unquote(url.password or ""))
-            client.send_message(message)
+        client = _connection(mail_url, timeout)
+        try:
+            _send(client, message)
+        except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused):
+            raise  # an answer from the server; smtplib has reset the transaction
+        except BaseException:
+            _forget_connection()  # the line is in an unknown state
+            raise
+        _connections.used_at = time.monotonic()
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
         reason = "; ".join(f"{code} {text.decode(errors='replace')}" for code, text in exc.recipients.values())
         raise _by_code(min(codes), reason) from exc
+    except smtplib.SMTPNotSupportedError as exc:  # e.g. an address that needs SMTPUTF8
+        raise PermanentFailure(f"smtp: {exc}") from exc
+    except smtplib.SMTPAuthenticationError as exc:
+        # Wrong credentials are the installation's fault, not the mail's: retry until fixed.
+        raise TemporaryFailure(f"smtp login: {exc.smtp_code}") from exc
     except smtplib.SMTPResponseException as exc:
         text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        if exc.smtp_code == 421:  # the server is closing this connection
+            _forget_connection()
         raise _by_code(exc.smtp_code, f"{exc.smtp_code} {text}") from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise TemporaryFailure(f"smtp: {exc.__class__.__name__}: {exc}") from exc
+
+
+def _send(client: smtplib.SMTP, message: Message) -> None:
+    """Send to the one address in To, with the address in From as the envelope sender.
+
+    The envelope comes from those two headers only, never from Cc, Bcc or
+    anything else a header might carry.
+    """
+    sender = parseaddr(message["From"])[1]
+    recipient = parseaddr(message["To"])[1]
+    if not (sender.isascii() and recipient.isascii()):
+        # Internationalised addresses need SMTPUTF8, which send_message negotiates.
+        client.send_message(message, sender, [recipient])
+        return
+    client.sendmail(sender, [recipient], message.as_bytes(policy=_WIRE))
+
+
+def _connection(mail_url: str, timeout: float) -> smtplib.SMTP:
+    """This thread's open connection to ``mail_url``, or a new one."""
+    client = getattr(_connections, "client", None)
+    if client is not None:
+        fresh = time.monotonic() - _connections.used_at < IDLE_REUSE_SECONDS
+        if _connections.url == mail_url and fresh and _still_open(client):
+            return client
+        _forget_connection()
+    client = _connect(mail_url, timeout)
+    _connections.client, _connections.url, _connections.used_at = client, mail_url, time.monotonic()
+    return client
+
+
+def _connect(mail_url: str, timeout: float) -> smtplib.SMTP:
+    url = urlsplit(mail_url)
+    host = url.hostname or "127.0.0.1"
+    if url.scheme == "smtps":
+        client = smtplib.SMTP_SSL(host, url.port or 465, timeout=timeout, context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(host, url.port or 25, timeout=timeout)
+    try:
+        if url.scheme == "smtp+starttls":
+            client.starttls(context=ssl.create_default_context())
+        if url.username:
+            client.login(unquote(url.username), unquote(url.password or ""))
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _still_open(client: smtplib.SMTP) -> bool:
+    # An idle SMTP connection has nothing to read; something readable means the
+    # server hung up or said goodbye (421), so nothing is sent into a dead line.
+    sock = client.sock
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable
+
+
+def _forget_connection() -> None:
+    client = getattr(_connections, "client", None)
+    _connections.client = None
+    if client is not None:
+        try:
+            client.close()
+        except OSError:
+            pass
 
 
 def _by_code(code: int, reason: str) -> Exception:

@@ -1,0 +1,225 @@
+"""Mails per second from the queue to an SMTP server, against a plain smtplib loop, on SQLite and PostgreSQL.
+
+Run: ``.venv/bin/python -m bench.mail`` or ``make bench-mail`` (about a minute).
+The full path: notification ids are enqueued to Redis, a real Dramatiq worker
+claims each row, renders the mail with its calendar file, sends it over SMTP and
+marks it sent. The worker runs with the default settings of the dev stack and
+docker-compose.yml (2 processes, 8 threads). The baseline sends the same mails, rendered beforehand,
+over one smtplib connection. Both send to the same aiosmtpd server, which runs
+in its own process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import smtplib
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import joinedload
+
+from scripts.local_ports import free_port, port_is_free
+from shared.config import Settings
+from shared.db import read_session, write_transaction
+from shared.migrate import upgrade
+from shared.models import (
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    Organiser,
+    Registration,
+    RegistrationStatus,
+    Seminar,
+    SeminarStatus,
+)
+from shared.outbox import add_notification, dispatch
+from shared.runtime import Runtime, make_runtime
+from shared.times import utcnow
+from services.notifications.mails import build_mail
+from tests.servers import PROJECT_ROOT, RedisServer
+
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+MAILS = 300
+ROUNDS = 3
+# As scripts/devstack.py and docker-compose.yml run the worker.
+WORKER_PROCESSES, WORKER_THREADS = 2, 8
+TARGET = 0.5
+SECRET = "bench-secret-key-0123456789"
+
+
+def start_sink() -> tuple[subprocess.Popen, int]:
+    """An aiosmtpd server that accepts and discards every mail, in its own process."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while port_is_free(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            sys.exit("the SMTP sink did not start")
+        time.sleep(0.05)
+    return process, port
+
+
+def start_worker(env: dict[str, str], processes: int, threads: int) -> subprocess.Popen:
+    """The notifications worker exactly as the dev stack starts it; returns once every process is ready."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dramatiq", "services.notifications.worker",
+         "--processes", str(processes), "--threads", str(threads)],
+        cwd=PROJECT_ROOT, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    ready = 0
+    for line in process.stderr:
+        ready += "ready for action" in line
+        if ready == processes:
+            break
+    else:
+        sys.exit("the worker did not start")
+    # Keep reading its log so that it never blocks on a full pipe.
+    threading.Thread(target=process.stderr.read, daemon=True).start()
+    return process
+
+
+def stop_worker(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(30)
+
+
+def add_mails(runtime: Runtime, count: int) -> list[int]:
+    """A seminar with ``count`` confirmed participants and a confirmation row each."""
+    now = utcnow()
+    with write_transaction(runtime.sessions) as session:
+        organiser = Organiser(slug=f"bench-{uuid.uuid4().hex[:8]}", name="Stiftung Mitarbeit",
+                              contact_email="team@mitarbeit.example", privacy_policy_url="https://example.org/p")
+        start = (now + timedelta(days=30)).replace(microsecond=0)
+        seminar = Seminar(organiser=organiser, title="Kommunal Engagiert: Lasttest", status=SeminarStatus.PUBLISHED,
+                          join_url="https://meet.example/lasttest", starts_at=start,
+                          ends_at=start + timedelta(minutes=90), capacity=None)
+        session.add(seminar)
+        session.flush()
+        registrations = [
+            Registration(seminar_id=seminar.id, status=RegistrationStatus.CONFIRMED, name=f"Person {n}",
+                         email=f"p{n}@example.org", email_key=f"p{n}@example.org", language="de",
+                         consent_version="v1", consent_at=now, confirmed_at=now)
+            for n in range(count)
+        ]
+        session.add_all(registrations)
+        session.flush()
+        ids = [add_notification(session, r.id, NotificationKind.CONFIRMED) for r in registrations]
+        # Not enqueued yet: the measurement starts with the enqueue.
+        session.execute(update(Notification).where(Notification.id.in_(ids)).values(enqueued_at=None))
+    return ids
+
+
+def sent_count(runtime: Runtime, ids: list[int]) -> int:
+    with read_session(runtime.sessions) as session:
+        return session.scalar(select(func.count()).where(
+            Notification.id.in_(ids), Notification.status == NotificationStatus.SENT))
+
+
+def full_path(runtime: Runtime, ids: list[int]) -> float:
+    """Mails per second from enqueueing the ids until every row is marked sent."""
+    started = time.perf_counter()
+    assert dispatch(runtime.sessions, runtime.broker, ids) == len(ids)
+    deadline = started + 120
+    while sent_count(runtime, ids) < len(ids):
+        if time.perf_counter() > deadline:
+            sys.exit("the worker did not send every mail within 120 s")
+        time.sleep(0.02)
+    return len(ids) / (time.perf_counter() - started)
+
+
+def rendered(runtime: Runtime, ids: list[int]) -> list:
+    """The same mails the worker sends, rendered up front for the baseline."""
+    with read_session(runtime.sessions) as session:
+        notifications = session.scalars(
+            select(Notification).where(Notification.id.in_(ids)).options(
+                joinedload(Notification.registration).joinedload(Registration.seminar)
+                .joinedload(Seminar.organiser))
+        ).all()
+        return [build_mail(notification, runtime.settings) for notification in notifications]
+
+
+def baseline(port: int, mails: list) -> float:
+    """Mails per second of a plain smtplib loop over one connection."""
+    started = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port) as client:
+        for message in mails:
+            client.send_message(message)
+    return len(mails) / (time.perf_counter() - started)
+
+
+def measure(database_url: str, redis_url: str, port: int, processes: int, threads: int) -> tuple[float, float]:
+    upgrade(database_url)
+    settings = Settings(database_url=database_url, redis_url=redis_url, mail_url=f"smtp://127.0.0.1:{port}",
+                        secret_key=SECRET)
+    runtime = make_runtime(settings)
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "MAIL_URL": settings.mail_url,
+           "SECRET_KEY": SECRET}
+    worker = start_worker(env, processes, threads)
+    rates: dict[str, list[float]] = {"full": [], "base": []}
+    try:
+        full_path(runtime, add_mails(runtime, 20))  # warm-up: connections, templates, imports
+        # Interleaved rounds, median of each: a noisy neighbour then hurts both sides alike.
+        for _round in range(ROUNDS):
+            ids = add_mails(runtime, MAILS)
+            mails = rendered(runtime, ids)
+            rates["base"].append(baseline(port, mails))
+            rates["full"].append(full_path(runtime, ids))
+    finally:
+        stop_worker(worker)
+        runtime.close()
+    return statistics.median(rates["full"]), statistics.median(rates["base"])
+
+
+def main() -> int:
+    rows = []
+    sink, port = start_sink()
+    with tempfile.TemporaryDirectory() as tmp:
+        redis = RedisServer(Path(tmp))
+        redis.start()
+        try:
+            sqlite = f"sqlite:///{tmp}/bench.db"
+            rows.append(("sqlite", *measure(sqlite, redis.url, port, WORKER_PROCESSES, WORKER_THREADS)))
+            admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            name = f"seminare_bench_{uuid.uuid4().hex[:8]}"
+            try:
+                with admin.connect() as connection:
+                    connection.execute(text(f'CREATE DATABASE "{name}"'))
+            except Exception as exc:
+                print(f"PostgreSQL not available ({exc.__class__.__name__}); measured SQLite only.")
+            else:
+                url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+                try:
+                    rows.append(("postgresql", *measure(url, redis.url, port, WORKER_PROCESSES, WORKER_THREADS)))
+                finally:
+                    with admin.connect() as connection:
+                        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+        finally:
+            redis.stop()
+            sink.terminate()
+            sink.wait(10)
+
+    print(f"\nmails from queue to SMTP server, {MAILS} mails, median of {ROUNDS} interleaved rounds; "
+          "baseline: the same mails in a plain smtplib loop over one connection")
+    print(f"worker: {WORKER_PROCESSES} processes x {WORKER_THREADS} threads; {os.cpu_count()} CPUs")
+    print(f"{'path':<32}{'mails/s':>10}{'baseline/s':>12}{'ratio':>8}{'target':>8}")
+    for path, full, base in rows:
+        print(f"{'worker, ' + path:<32}{full:>10.0f}{base:>12.0f}{full / base:>8.2f}{TARGET:>8.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
