@@ -104,6 +104,10 @@ class RegistrationStatus(str, enum.Enum):
 
 
 SEAT_HOLDING = (RegistrationStatus.PENDING, RegistrationStatus.CONFIRMED)
+# Registrations of people who may still come (holding a seat or waiting for one).
+ACTIVE = (RegistrationStatus.PENDING, RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
+# Ids are 32-bit integers on PostgreSQL; a larger id in a URL names nothing.
+MAX_ID = 2**31 - 1
 
 
 class NotificationKind(str, enum.Enum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Iterable
 
 from dramatiq.broker import Broker
@@ -49,3 +50,14 @@ def dispatch(sessions: sessionmaker[Session], broker: Broker, notification_ids: 
                 update(Notification).where(Notification.id.in_(failed)).values(enqueued_at=None)
             )
     return len(notification_ids) - len(failed)
+
+
+def reminder_key(offset_minutes: int, starts_at: datetime) -> str:
+    """The dedupe key of a reminder: its offset and the start it reminds of (UTC)."""
+    return f"{offset_minutes}:{starts_at:%Y%m%dT%H%M}"
+
+
+def reminds_of_current_start(dedupe_key: str, starts_at: datetime) -> bool:
+    """True when a reminder's key names the seminar's current start (it was not moved since)."""
+    _, _, start = dedupe_key.partition(":")
+    return start == f"{starts_at:%Y%m%dT%H%M}"

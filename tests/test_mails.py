@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from services.notifications.delivery import Outcome, deliver
-from services.notifications.obsolete import reminder_key
+from shared.outbox import reminder_key
 from services.registration.changes import cancel_seminar, move_seminar
 from services.registration.registrations import register
 from shared.db import read_session, write_transaction

@@ -7,6 +7,7 @@ from typing import Callable
 from flask import Blueprint, Response, abort, current_app, request
 
 from shared.db import read_session
+from shared.models import MAX_ID
 from shared.times import utcnow
 from shared.tokens import PERSONAL_FEED, read_token
 from services.calendar_feed.cache import FeedCache, FeedEntry
@@ -21,7 +22,6 @@ from services.calendar_feed.feeds import (
 feeds = Blueprint("feeds", __name__, url_prefix="/calendar")
 
 CACHE_SECONDS = 3600  # matches REFRESH-INTERVAL and X-PUBLISHED-TTL in the feed
-MAX_ID = 2**31 - 1
 
 
 @feeds.get("/events.ics")

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.models import Notification, NotificationKind, RegistrationStatus, SeminarStatus
+from shared.models import ACTIVE, Notification, NotificationKind, RegistrationStatus, SeminarStatus
+from shared.outbox import reminds_of_current_start
 
-# Who may still come to a seminar and so needs to hear that it changed.
-_STILL_COMING = (RegistrationStatus.PENDING, RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
 # Mails that still make sense once a seminar is cancelled.
 _ABOUT_AN_END = (NotificationKind.SEMINAR_CANCELLED, NotificationKind.CANCELLATION_RECEIPT)
 
@@ -34,17 +33,7 @@ def why_obsolete(notification: Notification, now: datetime) -> str | None:
             return "seminar moved"
         if now >= seminar.ends_at:
             return "seminar over"
-    if notification.kind == NotificationKind.CHANGED and registration.status not in _STILL_COMING:
+    if notification.kind == NotificationKind.CHANGED and registration.status not in ACTIVE:
         return "registration no longer active"
     return None
 
-
-def reminder_key(offset_minutes: int, starts_at: datetime) -> str:
-    """The dedupe key of a reminder: its offset and the start it reminds of (UTC)."""
-    return f"{offset_minutes}:{starts_at:%Y%m%dT%H%M}"
-
-
-def reminds_of_current_start(dedupe_key: str, starts_at: datetime) -> bool:
-    """True when a reminder's key names the seminar's current start (it was not moved since)."""
-    _, _, start = dedupe_key.partition(":")
-    return start == f"{starts_at:%Y%m%dT%H%M}"

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from shared.db import write_transaction
 from shared.models import (
+    ACTIVE,
     NotificationKind,
     Registration,
     RegistrationStatus,
@@ -23,7 +24,7 @@ from shared.models import (
 from shared.outbox import add_notification, dispatch
 from shared.runtime import Runtime
 from shared.times import utcnow
-from services.registration.registrations import ACTIVE, RegistrationRefused
+from services.registration.registrations import RegistrationRefused
 
 # Who hears of a new time or place: everyone who may still come.
 TOLD_OF_MOVES = ACTIVE

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from shared.db import write_transaction
 from shared.models import (
+    ACTIVE,
+    MAX_ID,
     SEAT_HOLDING,
     Notification,
     NotificationKind,
@@ -32,10 +34,9 @@ from shared.runtime import Runtime
 from shared.times import utcnow
 from services.registration.consent import CONSENT_VERSION
 from services.registration.questions import clean_answers
-from services.registration.seminars import MAX_ID, PUBLIC_STATUSES, window_problem
+from services.registration.seminars import PUBLIC_STATUSES, window_problem
 
 REGISTRATIONS = Registration.__table__
-ACTIVE = (RegistrationStatus.PENDING, RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
 # The mail a new registration gets, by its status.
 FIRST_MAIL = {
     RegistrationStatus.PENDING: NotificationKind.CONFIRM_ADDRESS,

@@ -9,12 +9,11 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shared.config import Settings
 from shared.links import seminar_page_url
-from shared.models import Organiser, Seminar, SeminarStatus, Series
+from shared.models import MAX_ID, Organiser, Seminar, SeminarStatus, Series
 from services.registration.questions import public_question
 from shared.times import utcnow
 
 PUBLIC_STATUSES = (SeminarStatus.PUBLISHED, SeminarStatus.CANCELLED)
-MAX_ID = 2**31 - 1
 
 
 def find_public_seminar(session: Session, seminar_id: int) -> Seminar | None:

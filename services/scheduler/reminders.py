@@ -23,9 +23,8 @@ from shared.models import (
     Seminar,
     SeminarStatus,
 )
-from shared.outbox import add_notification, dispatch
+from shared.outbox import add_notification, dispatch, reminder_key
 from shared.runtime import Runtime
-from services.notifications.obsolete import reminder_key
 
 log = logging.getLogger(__name__)
 
