@@ -24,10 +24,10 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
+from bench.databases import throwaway_postgres
 from scripts.local_ports import free_port, port_is_free
 from shared.config import Settings
 from shared.db import read_session, write_transaction
@@ -48,7 +48,6 @@ from shared.times import utcnow
 from services.notifications.mails import build_mail
 from tests.servers import PROJECT_ROOT, RedisServer
 
-POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MAILS = 300
 ROUNDS = 3
 # As scripts/devstack.py and docker-compose.yml run the worker.
@@ -192,21 +191,9 @@ def main() -> int:
         try:
             sqlite = f"sqlite:///{tmp}/bench.db"
             rows.append(("sqlite", *measure(sqlite, redis.url, port, WORKER_PROCESSES, WORKER_THREADS)))
-            admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-            name = f"seminare_bench_{uuid.uuid4().hex[:8]}"
-            try:
-                with admin.connect() as connection:
-                    connection.execute(text(f'CREATE DATABASE "{name}"'))
-            except Exception as exc:
-                print(f"PostgreSQL not available ({exc.__class__.__name__}); measured SQLite only.")
-            else:
-                url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-                try:
+            with throwaway_postgres() as url:
+                if url:
                     rows.append(("postgresql", *measure(url, redis.url, port, WORKER_PROCESSES, WORKER_THREADS)))
-                finally:
-                    with admin.connect() as connection:
-                        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
         finally:
             redis.stop()
             sink.terminate()

@@ -14,10 +14,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 from bench.baseline_app import create_table
+from bench.databases import throwaway_postgres
 from bench.load import CONNECTIONS, GUNICORN, require_wrk, wrk
 from shared.db import make_engine, make_session_factory, write_transaction
 from shared.migrate import upgrade
@@ -25,7 +23,6 @@ from shared.models import Organiser, Seminar, SeminarStatus
 from shared.times import utcnow
 from tests.servers import GunicornServer, RedisServer
 
-POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SECONDS = 8
 ROUNDS = 3
 TARGET = 0.4
@@ -85,21 +82,9 @@ def main() -> int:
         redis.start()
         try:
             rows.append(("sqlite", *measure(f"sqlite:///{tmp}/bench.db", redis.url)))
-            admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-            name = f"seminare_bench_{uuid.uuid4().hex[:8]}"
-            try:
-                with admin.connect() as connection:
-                    connection.execute(text(f'CREATE DATABASE "{name}"'))
-            except Exception as exc:
-                print(f"PostgreSQL not available ({exc.__class__.__name__}); measured SQLite only.")
-            else:
-                url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-                try:
+            with throwaway_postgres() as url:
+                if url:
                     rows.append(("postgresql", *measure(url, redis.url)))
-                finally:
-                    with admin.connect() as connection:
-                        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
         finally:
             redis.stop()
 
