@@ -14,7 +14,7 @@ import gzip
 import hashlib
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -117,24 +117,16 @@ class FeedCache:
 
     def _store(self, feed: str, body: bytes, stamp: str | None, now: datetime, local: FeedEntry | None) -> FeedEntry:
         """Make the entry for new bytes; Last-Modified moves only when the bytes changed, never back."""
-        candidate = FeedEntry.of(body, now)
-        known = local
-        try:
-            meta = self._redis.hgetall(feed_meta(feed))
-        except redis.RedisError:
-            meta = {}
-        if meta:
-            known_at = datetime.fromtimestamp(int(meta[b"last_modified"]), timezone.utc)
-            if local is None or known_at >= local.last_modified:
-                known = FeedEntry(b"", b"", meta[b"etag"].decode(), known_at, None, 0)
-        if known is not None and known.etag == candidate.etag:
-            last_modified = known.last_modified
+        entry = replace(FeedEntry.of(body, now), stamp=stamp)
+        previous = self._previous_version(feed, local)  # (etag, last_modified) or None
+        if previous is not None and previous[0] == entry.etag:
+            last_modified = previous[1]
         else:
             # HTTP dates have whole seconds; a change must show as a later second.
             last_modified = _whole_second(now)
-            if known is not None and last_modified <= known.last_modified:
-                last_modified = known.last_modified.replace(microsecond=0) + _ONE_SECOND
-        entry = FeedEntry(candidate.body, candidate.gzipped, candidate.etag, last_modified, stamp, candidate.built_at)
+            if previous is not None and last_modified <= previous[1]:
+                last_modified = _whole_second(previous[1]) + _ONE_SECOND
+        entry = replace(entry, last_modified=last_modified)
         try:
             epoch = str(int(last_modified.timestamp()))
             pipe = self._redis.pipeline(transaction=False)
@@ -149,6 +141,19 @@ class FeedCache:
         except redis.RedisError:
             pass  # the next process builds its own copy
         return entry
+
+    def _previous_version(self, feed: str, local: FeedEntry | None) -> tuple[str, datetime] | None:
+        """The newest ETag and Last-Modified known for ``feed``, here or in Redis."""
+        known = (local.etag, local.last_modified) if local else None
+        try:
+            meta = self._redis.hgetall(feed_meta(feed))
+        except redis.RedisError:
+            meta = {}
+        if meta:
+            shared = (meta[b"etag"].decode(), datetime.fromtimestamp(int(meta[b"last_modified"]), timezone.utc))
+            if known is None or shared[1] >= known[1]:
+                known = shared
+        return known
 
 
 _ONE_SECOND = timedelta(seconds=1)

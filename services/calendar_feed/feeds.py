@@ -32,7 +32,7 @@ def all_seminars_feed(session: Session, settings: Settings, now: datetime) -> by
     return _calendar("Seminare", f"feed-all@{settings.public_host}", seminars, settings)
 
 
-def series_feed(session: Session, settings: Settings, slug: str, now: datetime) -> bytes | None:
+def series_feed(session: Session, settings: Settings, now: datetime, slug: str) -> bytes | None:
     """The seminars of one series, or None if there is no such series."""
     series = session.scalar(select(Series).where(Series.slug == slug))
     if series is None:
@@ -41,7 +41,7 @@ def series_feed(session: Session, settings: Settings, slug: str, now: datetime) 
     return _calendar(series.title, f"feed-series-{series.id}@{settings.public_host}", seminars, settings)
 
 
-def organiser_feed(session: Session, settings: Settings, slug: str, now: datetime) -> bytes | None:
+def organiser_feed(session: Session, settings: Settings, now: datetime, slug: str) -> bytes | None:
     """Everything one organiser publishes, or None if there is no such organiser."""
     organiser = session.scalar(select(Organiser).where(Organiser.slug == slug))
     if organiser is None:
@@ -50,8 +50,8 @@ def organiser_feed(session: Session, settings: Settings, slug: str, now: datetim
     return _calendar(organiser.name, f"feed-organiser-{organiser.id}@{settings.public_host}", seminars, settings)
 
 
-def seminar_feed(session: Session, settings: Settings, seminar_id: int) -> bytes | None:
-    """One published or cancelled seminar (however long ago), or None for drafts and unknown ids."""
+def seminar_feed(session: Session, settings: Settings, now: datetime, seminar_id: int) -> bytes | None:
+    """One published or cancelled seminar (however long ago, so ``now`` plays no part), or None for drafts and unknown ids."""
     seminar = session.scalar(
         select(Seminar).options(joinedload(Seminar.series))
         .where(Seminar.id == seminar_id, Seminar.status.in_((SeminarStatus.PUBLISHED, SeminarStatus.CANCELLED)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable
 
 from flask import Blueprint, Response, abort, current_app, request
@@ -27,21 +28,19 @@ CACHE_SECONDS = 3600  # matches REFRESH-INTERVAL and X-PUBLISHED-TTL in the feed
 @feeds.get("/events.ics")
 def all_seminars():
     """All published seminars."""
-    return _public("all", lambda session, settings, now: all_seminars_feed(session, settings, now), "seminare.ics")
+    return _public("all", all_seminars_feed, "seminare.ics")
 
 
 @feeds.get("/series/<slug>.ics")
 def series(slug: str):
     """The seminars of one series."""
-    return _public(f"series:{slug}", lambda session, settings, now: series_feed(session, settings, slug, now),
-                   f"{slug}.ics")
+    return _public(f"series:{slug}", partial(series_feed, slug=slug), f"{slug}.ics")
 
 
 @feeds.get("/organisers/<slug>.ics")
 def organiser(slug: str):
     """Everything one organiser publishes."""
-    return _public(f"organiser:{slug}", lambda session, settings, now: organiser_feed(session, settings, slug, now),
-                   f"{slug}.ics")
+    return _public(f"organiser:{slug}", partial(organiser_feed, slug=slug), f"{slug}.ics")
 
 
 @feeds.get("/events/<int:event_id>.ics")
@@ -49,8 +48,7 @@ def seminar(event_id: int):
     """One seminar, so a calendar follows its moves and a cancellation."""
     if not 0 < event_id <= MAX_ID:
         abort(404)
-    return _public(f"seminar:{event_id}", lambda session, settings, now: seminar_feed(session, settings, event_id),
-                   f"seminar-{event_id}.ics")
+    return _public(f"seminar:{event_id}", partial(seminar_feed, seminar_id=event_id), f"seminar-{event_id}.ics")
 
 
 @feeds.get("/personal/<token>.ics")
@@ -70,13 +68,14 @@ def personal(token: str):
 
 
 def _public(name: str, build: Callable, filename: str) -> Response:
+    # ``build(session, settings, now=...)`` makes the feed's bytes, or None if it does not exist.
     runtime = current_app.extensions["runtime"]
     cache: FeedCache = current_app.extensions["feed_cache"]
     now = utcnow()
 
     def build_now() -> bytes | None:
         with read_session(runtime.sessions) as session:
-            return build(session, runtime.settings, now)
+            return build(session, runtime.settings, now=now)
 
     entry = cache.get(name, build_now, now)
     if entry is None:
