@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench bench-mail install install-test clean
+.PHONY: run test bench bench-mail bench-exports install install-test clean
 
 run: install
 	$(PY) -m scripts.devstack
@@ -16,9 +16,13 @@ bench: install-test
 	$(PY) -m bench.registration
 	$(PY) -m bench.feeds
 	$(PY) -m bench.mail
+	$(PY) -m bench.exports
 
 bench-mail: install-test
 	$(PY) -m bench.mail
+
+bench-exports: install-test
+	$(PY) -m bench.exports
 
 install:
 	bash scripts/bootstrap.sh

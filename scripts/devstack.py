@@ -24,16 +24,37 @@ CALENDAR_PORT = int(os.environ.get("CALENDAR_PORT", "8001"))
 EMBEDDED_REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6380"))
 
 
+DEMO_ADMIN = "admin@seminare.localhost"
+DEMO_ORGANISERS = ("stiftung-engagement", "landkreis-trier-saarburg")
+
+
 def secret_key() -> str:
     """The SECRET_KEY from the environment, or one generated once and kept in var/."""
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
-    path = VAR_DIR / "secret_key"
+    return _kept_secret("secret_key", 48)
+
+
+def _kept_secret(name: str, size: int) -> str:
+    # Generated on the first start, readable only by the developer, the same afterwards.
+    path = VAR_DIR / name
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
+        path.write_text(secrets.token_urlsafe(size))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def create_demo_admin(python: str, env: dict[str, str]) -> str:
+    """Make the demo account an admin of the demo organisers; returns its password."""
+    password = _kept_secret("demo_admin_password", 12)
+    for organiser in DEMO_ORGANISERS:
+        subprocess.run(
+            [python, "-m", "services.registration.admin", "create-admin", "--organiser", organiser,
+             "--email", DEMO_ADMIN, "--name", "Demo-Admin"],
+            env={**env, "ADMIN_PASSWORD": password}, check=True, stdout=subprocess.DEVNULL,
+        )
+    return password
 
 
 def start_embedded_redis() -> tuple[subprocess.Popen, str]:
@@ -83,6 +104,7 @@ def main() -> int:
     python = sys.executable
     subprocess.run([python, "-m", "shared.migrate"], env=env, check=True)
     subprocess.run([python, "-m", "shared.demo"], env=env, check=True)
+    admin_password = create_demo_admin(python, env)
 
     gunicorn = [python, "-m", "gunicorn", "--workers", "2", "--access-logfile", "-"]
     commands = {
@@ -96,13 +118,13 @@ def main() -> int:
             processes[name] = subprocess.Popen(command, env=env, start_new_session=True)
         wait_for_port(REGISTRATION_PORT, processes["registration"], "registration")
         wait_for_port(CALENDAR_PORT, processes["calendar_feed"], "calendar_feed")
-        print_welcome(env)
+        print_welcome(env, admin_password)
         return supervise(processes)
     finally:
         stop_all(processes)
 
 
-def print_welcome(env: dict[str, str]) -> None:
+def print_welcome(env: dict[str, str], admin_password: str) -> None:
     """Tell the developer where to look."""
     registration = env["REGISTRATION_BASE_URL"]
     maildir = env["MAIL_URL"].removeprefix("maildir:")
@@ -111,6 +133,8 @@ Alles läuft / everything is running:
   Seminare und Anmeldeformular:  {registration}/
   Ein Demo-Seminar:              {registration}/events/1
   Öffentliche API:               {registration}/api/v1/events
+  Veranstalter-Seiten:           {registration}/manage/login
+                                 {DEMO_ADMIN} / {admin_password}
   Kalender-Feed:                 {env['CALENDAR_BASE_URL']}/calendar/events.ics
   Mails (Maildir):               {maildir}/new
   Redis:                         {env['REDIS_URL']}

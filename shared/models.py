@@ -314,3 +314,94 @@ class Notification(Base):
     sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     registration: Mapped[Registration] = relationship(back_populates="notifications")
+
+
+class Role(str, enum.Enum):
+    """What a person or an API token may do for an organiser; each role includes the ones below."""
+
+    VIEWER = "viewer"    # sees seminars and attendees, exports lists
+    EDITOR = "editor"    # also creates, changes, moves and cancels seminars and registrations
+    ADMIN = "admin"      # also manages people, API tokens, settings, and reads the audit log
+
+    @property
+    def rank(self) -> int:
+        return _ROLE_RANKS[self]
+
+    def allows(self, needed: "Role") -> bool:
+        """Whether this role may do what ``needed`` may do."""
+        return self.rank >= needed.rank
+
+
+_ROLE_RANKS = {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2}
+
+
+class Account(Timestamps, Base):
+    """A person who logs in to the organiser pages."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Lower-cased; the login name.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    # Part of every web session of this account; replaced to sign all of them out.
+    session_nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
+    last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    memberships: Mapped[list["Membership"]] = relationship(back_populates="account", cascade="all, delete-orphan")
+
+
+class Membership(Base):
+    """An account's role for one organiser."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("account_id", "organiser_id", name="uq_memberships_account_organiser"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+
+    account: Mapped[Account] = relationship(back_populates="memberships")
+    organiser: Mapped[Organiser] = relationship()
+
+
+class ApiToken(Base):
+    """A bearer token for /api/v1/manage, scoped to one organiser; only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    # SHA-256 of the whole token: tokens are long random strings, so a fast hash is enough.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token's first characters, shown in lists so that people can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_by_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """Who did what to an organiser's seminars and data, and when; read by its admins."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_organiser_created", "organiser_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id", ondelete="CASCADE"))
+    # Who: an account or an API token, with a label that survives their deletion.
+    account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    api_token_id: Mapped[Optional[int]] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(40))
+    # What: "seminar", "series", "registration", "token", ...
+    subject_type: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[Optional[int]] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -42,6 +42,66 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "de": ("Ungültige Zeit", "Das Ende muss nach dem Beginn liegen."),
         "en": ("Invalid time", "The end must be after the start."),
     },
+    "series_not_found": {
+        "de": ("Reihe nicht gefunden", "Diese Reihe gibt es nicht."),
+        "en": ("Series not found", "This series does not exist."),
+    },
+    "registration_not_found": {
+        "de": ("Anmeldung nicht gefunden", "Diese Anmeldung gibt es nicht."),
+        "en": ("Registration not found", "This registration does not exist."),
+    },
+    "capacity_below_taken": {
+        "de": ("Zu wenige Plätze", "Es sind schon mehr Plätze vergeben, als die neue Zahl erlaubt."),
+        "en": ("Too few seats", "More seats are already taken than the new number allows."),
+    },
+    "seminar_has_registrations": {
+        "de": ("Seminar hat Anmeldungen", "Ein Seminar mit Anmeldungen kann nicht gelöscht werden; sagen Sie es stattdessen ab."),
+        "en": ("Seminar has registrations", "A seminar with registrations cannot be deleted; cancel it instead."),
+    },
+    "not_waitlisted": {
+        "de": ("Nicht auf der Warteliste", "Nur Personen auf der Warteliste können nachrücken."),
+        "en": ("Not on the waiting list", "Only people on the waiting list can be moved up."),
+    },
+    "address_not_confirmed": {
+        "de": ("Adresse nicht bestätigt", "Diese Person hat ihre E-Mail-Adresse noch nicht bestätigt."),
+        "en": ("Address not confirmed", "This person has not confirmed their email address yet."),
+    },
+    "nothing_to_resend": {
+        "de": ("Keine Mail zu senden", "Für eine abgesagte oder abgelaufene Anmeldung gibt es keine Mail zu wiederholen."),
+        "en": ("No mail to send", "A cancelled or expired registration has no mail to repeat."),
+    },
+    "slug_taken": {
+        "de": ("Kurzname vergeben", "Dieser Kurzname wird schon verwendet."),
+        "en": ("Short name taken", "This short name is already in use."),
+    },
+    "unauthorized": {
+        "de": ("Anmeldung erforderlich", "Bitte melden Sie sich an oder senden Sie ein gültiges API-Token."),
+        "en": ("Authentication required", "Please log in or send a valid API token."),
+    },
+    "forbidden": {
+        "de": ("Keine Berechtigung", "Ihre Rolle erlaubt diese Aktion nicht."),
+        "en": ("Not allowed", "Your role does not allow this action."),
+    },
+    "csrf_failed": {
+        "de": ("Formular abgelaufen", "Bitte laden Sie die Seite neu und senden Sie das Formular noch einmal."),
+        "en": ("Form expired", "Please reload the page and send the form again."),
+    },
+    "login_failed": {
+        "de": ("Anmeldung fehlgeschlagen", "E-Mail-Adresse oder Passwort sind falsch."),
+        "en": ("Login failed", "The email address or password is wrong."),
+    },
+    "password_too_short": {
+        "de": ("Passwort zu kurz", "Das Passwort muss mindestens 12 Zeichen haben."),
+        "en": ("Password too short", "The password must have at least 12 characters."),
+    },
+    "account_exists": {
+        "de": ("Konto existiert", "Für diese E-Mail-Adresse gibt es schon ein Konto."),
+        "en": ("Account exists", "There is already an account for this email address."),
+    },
+    "token_not_found": {
+        "de": ("Token nicht gefunden", "Dieses Token gibt es nicht oder es ist schon widerrufen."),
+        "en": ("Token not found", "This token does not exist or is already revoked."),
+    },
     "not_found": {
         "de": ("Nicht gefunden", "Diese Adresse gibt es nicht."),
         "en": ("Not found", "There is nothing at this address."),
@@ -85,10 +145,34 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
     },
     "invalid_choice": {"de": "Dieser Wert ist nicht erlaubt.", "en": "This value is not allowed."},
     "unknown_field": {"de": "Dieses Feld ist unbekannt.", "en": "This field is unknown."},
+    "invalid_slug": {
+        "de": "Nur Kleinbuchstaben, Ziffern und Bindestriche (z. B. kommunal-engagiert).",
+        "en": "Only lower-case letters, digits and hyphens (e.g. kommunal-engagiert).",
+    },
+    "invalid_origin": {
+        "de": "Eine Herkunft wie https://www.beispiel.de, ohne Pfad.",
+        "en": "An origin such as https://www.example.org, without a path.",
+    },
+    "invalid_url": {"de": "Bitte geben Sie eine Adresse mit https:// an.", "en": "Please enter an address with https://."},
+    "invalid_key": {
+        "de": "Ein Schlüssel aus Kleinbuchstaben, Ziffern und _, der mit einem Buchstaben beginnt.",
+        "en": "A key of lower-case letters, digits and _, starting with a letter.",
+    },
+    "options_required": {"de": "Auswahlfragen brauchen Antwortmöglichkeiten.", "en": "Choice questions need options."},
+    "invalid_datetime": {
+        "de": "Bitte Datum und Uhrzeit mit Zeitzone angeben (z. B. 2026-12-02T13:30:00+01:00).",
+        "en": "Please give date and time with a zone (e.g. 2026-12-02T13:30:00+01:00).",
+    },
+    "invalid_timezone": {"de": "Diese Zeitzone ist unbekannt.", "en": "This time zone is unknown."},
+    "ends_before_start": {"de": "Das Ende muss nach dem Beginn liegen.", "en": "The end must be after the start."},
+    "out_of_range": {"de": "Dieser Wert liegt außerhalb des erlaubten Bereichs.", "en": "This value is out of range."},
+    "duplicate_key": {"de": "Jeder Schlüssel darf nur einmal vorkommen.", "en": "Each key may occur only once."},
 }
 
 STATUS_CODES = {
     400: "malformed_request",
+    401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",

@@ -64,3 +64,26 @@ def make_seminar(session: Session, organiser: Organiser | None = None, **overrid
     session.add(seminar)
     session.flush()
     return seminar
+
+
+def make_registration(session: Session, seminar: Seminar, status=None, **overrides):
+    """A registration row as the registration path would leave it (confirmed by default)."""
+    from shared.models import Registration, RegistrationStatus
+
+    n = next(_numbers)
+    status = status or RegistrationStatus.CONFIRMED
+    now = utcnow()
+    email = overrides.pop("email", f"person{n}@example.org")
+    values = dict(
+        seminar_id=seminar.id, status=status, name=f"Person {n}", email=email, email_key=email.lower(),
+        language="de", consent_version="v1", consent_at=now,
+        confirmed_at=now if status == RegistrationStatus.CONFIRMED else None,
+        email_confirmed_at=now if status in (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED) else None,
+    )
+    values.update(overrides)
+    registration = Registration(**values)
+    session.add(registration)
+    if status in (RegistrationStatus.CONFIRMED, RegistrationStatus.PENDING):
+        seminar.seats_taken += 1
+    session.flush()
+    return registration

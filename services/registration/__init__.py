@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
+import http
+
 from flask import Flask, make_response, render_template, request
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
 from shared.config import Settings
 from shared.health import health
 from shared.problems import PROBLEMS, STATUS_CODES, negotiated_language, problem
 from shared.runtime import make_runtime
+from services.registration.auth import configure_sessions
 from services.registration.limits import install_limits
+from services.registration.schemas import ProblemDetails
 
 MAX_BODY_BYTES = 64 * 1024
+PROBLEM_JSON = "application/problem+json"
 
 
 class ProblemApi(Api):
     """flask-smorest's Api, answering every HTTP error as problem+json (or an HTML page)."""
+
+    ERROR_SCHEMA = ProblemDetails
+
+    def _register_responses(self):
+        # The spec must say what the answers are: errors come as application/problem+json,
+        # not as flask-smorest's default application/json (clients and schemathesis check it).
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            content_type = self.DEFAULT_RESPONSE_CONTENT_TYPE
+            if status >= 400:
+                response["schema"], content_type = self.ERROR_SCHEMA, PROBLEM_JSON
+            prepare_response(response, self.spec, content_type)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "Error (problem+json)", "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
 
     def handle_http_exception(self, error: HTTPException):
         return error_response(error)
@@ -26,7 +48,7 @@ def error_response(error: HTTPException):
     """problem+json for API clients, a short HTML page for people in a browser."""
     from services.registration.api import request_language
 
-    code = STATUS_CODES.get(error.code or 500, "internal_error")
+    code = getattr(error, "problem_code", None) or STATUS_CODES.get(error.code or 500, "internal_error")
     if request.path.startswith("/api/") or not request.accept_mimetypes.accept_html:
         data = getattr(error, "data", None) or {}
         errors = _merge_locations(data.get("messages")) if code == "validation_failed" else None
@@ -35,6 +57,8 @@ def error_response(error: HTTPException):
         language = negotiated_language(request.args.get("lang"))
         title, detail = PROBLEMS[code][language]
         response = make_response(render_template("error.html", title=title, detail=detail), error.code)
+    for challenge in getattr(error, "www_authenticate", None) or []:  # 401 names the scheme
+        response.headers.add("WWW-Authenticate", str(challenge))
     if getattr(error, "retry_after", None) is not None:  # 429 and 503 say when to come back
         response.headers["Retry-After"] = str(error.retry_after)
     return response
@@ -72,11 +96,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["runtime"] = runtime
 
     from services.registration.api import api as public_api
+    from services.registration.manage_api import manage_api
+    from services.registration.manage_pages import manage_pages
     from services.registration.pages import pages
 
+    configure_sessions(app, settings)
     rest = ProblemApi(app)
+    rest.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     rest.register_blueprint(public_api)
+    rest.register_blueprint(manage_api)
     app.register_blueprint(pages)
+    app.register_blueprint(manage_pages)
     app.register_blueprint(health)
     install_limits(app, runtime.redis, settings)
     app.add_url_rule("/docs/assets/<path:filename>", "docs_assets", _docs_asset)

@@ -24,6 +24,8 @@ from shared.models import (
 from shared.outbox import add_notification, dispatch
 from shared.runtime import Runtime
 from shared.times import utcnow
+from services.registration import audit
+from services.registration.accounts import Principal
 from services.registration.registrations import RegistrationRefused
 
 # Who hears of a new time or place: everyone who may still come.
@@ -43,14 +45,16 @@ def move_seminar(
     location=_UNSET,
     join_url=_UNSET,
     now: datetime | None = None,
+    by: Principal | None = None,
 ) -> list[int]:
     """Change time, place or join link; returns the ids of the change mails queued.
 
-    A change that changes nothing sends nothing and keeps the SEQUENCE.
+    A change that changes nothing sends nothing and keeps the SEQUENCE. With
+    ``by``, only that organiser's seminar can be changed, and the audit log says who.
     """
     now = now or utcnow()
     with write_transaction(runtime.sessions) as session:
-        seminar = _changeable(session, seminar_id)
+        seminar = _changeable(session, seminar_id, by)
         new_start = starts_at or seminar.starts_at
         new_end = ends_at or (new_start + (seminar.ends_at - seminar.starts_at) if starts_at else seminar.ends_at)
         if new_end <= new_start:
@@ -69,6 +73,10 @@ def move_seminar(
             seminar.sequence += 1
         seminar.updated_at = now
         told = TOLD_OF_MOVES if (moved or relocated) else TOLD_OF_NEW_LINK
+        if by is not None:
+            audit.record(session, by, "seminar.moved", "seminar", seminar.id,
+                         starts_at=new_start.isoformat(), ends_at=new_end.isoformat(),
+                         location_changed=relocated, join_link_changed=relinked)
         notification_ids = _tell_participants(
             session, seminar, told, NotificationKind.CHANGED, f"seq{seminar.sequence}:{now:%Y%m%dT%H%M%S.%f}"
         )
@@ -76,7 +84,9 @@ def move_seminar(
     return notification_ids
 
 
-def cancel_seminar(runtime: Runtime, seminar_id: int, now: datetime | None = None) -> list[int]:
+def cancel_seminar(
+    runtime: Runtime, seminar_id: int, now: datetime | None = None, by: Principal | None = None
+) -> list[int]:
     """Cancel a seminar: it stays in the feeds marked cancelled, every participant gets a mail.
 
     Cancelling twice sends nothing more. Registrations keep their status, so the
@@ -84,9 +94,7 @@ def cancel_seminar(runtime: Runtime, seminar_id: int, now: datetime | None = Non
     """
     now = now or utcnow()
     with write_transaction(runtime.sessions) as session:
-        seminar = session.get(Seminar, seminar_id, with_for_update=True)
-        if seminar is None:
-            raise RegistrationRefused("seminar_not_found", 404)
+        seminar = _owned(session, seminar_id, by)
         if seminar.status == SeminarStatus.CANCELLED:
             return []
         seminar.status = SeminarStatus.CANCELLED
@@ -94,14 +102,22 @@ def cancel_seminar(runtime: Runtime, seminar_id: int, now: datetime | None = Non
         seminar.sequence += 1
         seminar.updated_at = now
         notification_ids = _tell_participants(session, seminar, ACTIVE, NotificationKind.SEMINAR_CANCELLED, "")
+        if by is not None:
+            audit.record(session, by, "seminar.cancelled", "seminar", seminar.id, told=len(notification_ids))
     dispatch(runtime.sessions, runtime.broker, notification_ids)
     return notification_ids
 
 
-def _changeable(session, seminar_id: int) -> Seminar:
+def _owned(session, seminar_id: int, by: Principal | None) -> Seminar:
+    # Another organiser's seminar answers exactly like a missing one.
     seminar = session.get(Seminar, seminar_id, with_for_update=True)
-    if seminar is None:
+    if seminar is None or (by is not None and seminar.organiser_id != by.organiser_id):
         raise RegistrationRefused("seminar_not_found", 404)
+    return seminar
+
+
+def _changeable(session, seminar_id: int, by: Principal | None) -> Seminar:
+    seminar = _owned(session, seminar_id, by)
     if seminar.status == SeminarStatus.CANCELLED:
         raise RegistrationRefused("seminar_cancelled")
     return seminar

@@ -17,12 +17,13 @@ def _text(max_length: int, **kwargs) -> fields.String:
     )
 
 
-def _required_text(max_length: int, **kwargs) -> fields.String:
+def _required_text(max_length: int, *, also=(), **kwargs) -> fields.String:
     # The spec says "at least one visible character"; the validator below enforces it.
+    # ``also``: further validators (a pattern, say) after the length checks.
     metadata = {"pattern": r"\S", **kwargs.pop("metadata", {})}
     return fields.String(
         required=True,
-        validate=[validate.Length(min=1, error="blank"), validate.Length(max=max_length, error="too_long")],
+        validate=[validate.Length(min=1, error="blank"), validate.Length(max=max_length, error="too_long"), *also],
         error_messages=CODES,
         metadata=metadata,
         **kwargs,
@@ -157,3 +158,14 @@ class SeminarQuery(Schema):
                                  metadata={"description": "Only seminars ending after this instant"})
     to = fields.AwareDateTime(error_messages=CODES,
                               metadata={"description": "Only seminars starting before this instant"})
+
+
+class ProblemDetails(Schema):
+    """An error answer (RFC 9457), in German or English."""
+
+    type = fields.String(metadata={"description": "urn:seminare:problem:<code>"})
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    code = fields.String(metadata={"description": "Stable problem code, e.g. seminar_full"})
+    errors = fields.Dict(metadata={"description": "Messages per field (validation errors)"})
