@@ -122,9 +122,16 @@ def add_mails(runtime: Runtime, count: int) -> list[int]:
 
 
 def sent_count(runtime: Runtime, ids: list[int]) -> int:
+    """How many of the rows ``add_mails`` wrote in one go are marked sent.
+
+    Those ids are consecutive, so a range does. An IN list of every id, sent
+    every 20 ms, took CPU from the worker being measured on the same machine.
+    """
+    first, last = min(ids), max(ids)
+    assert last - first + 1 == len(ids), "the ids of one round are not consecutive"
     with read_session(runtime.sessions) as session:
         return session.scalar(select(func.count()).where(
-            Notification.id.in_(ids), Notification.status == NotificationStatus.SENT))
+            Notification.id.between(first, last), Notification.status == NotificationStatus.SENT))
 
 
 def full_path(runtime: Runtime, ids: list[int]) -> float:

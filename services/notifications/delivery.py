@@ -10,7 +10,7 @@ import enum
 import logging
 from datetime import datetime
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from shared.db import write_transaction
@@ -88,10 +88,13 @@ _FINISH = (
 
 
 # Everything a mail shows, loaded in one query (the session is closed before rendering).
-_EVERYTHING_A_MAIL_SHOWS = (
-    joinedload(Notification.registration).joinedload(Registration.seminar).options(
+# Built once like the statements above, so SQLAlchemy computes its cache key once.
+_LOAD_EVERYTHING_A_MAIL_SHOWS = (
+    select(Notification)
+    .where(Notification.id == bindparam("notification_id"))
+    .options(joinedload(Notification.registration).joinedload(Registration.seminar).options(
         joinedload(Seminar.organiser), joinedload(Seminar.series)
-    ),
+    ))
 )
 
 
@@ -101,7 +104,7 @@ def claim(runtime: Runtime, notification_id: int, now: datetime) -> Notification
         result = session.connection().execute(_CLAIM, {"notification_id": notification_id, "now": now})
         if result.rowcount != 1:
             return None
-        return session.get(Notification, notification_id, options=_EVERYTHING_A_MAIL_SHOWS)
+        return session.execute(_LOAD_EVERYTHING_A_MAIL_SHOWS, {"notification_id": notification_id}).scalar_one()
 
 
 def _finish(

@@ -16,7 +16,7 @@ from email.message import Message
 from email.policy import compat32
 from email.utils import parseaddr
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 # Reuse a connection only if it was used this recently; servers drop idle ones (often after 5 min).
 IDLE_REUSE_SECONDS = 30
@@ -54,8 +54,9 @@ _WIRE = compat32.clone(linesep="\r\n")
 
 
 def _to_smtp(mail_url: str, message: Message, timeout: float) -> None:
+    """Send over this thread's connection; the server's answer decides temporary or permanent."""
+    client = _connection(mail_url, timeout)
     try:
-        client = _connection(mail_url, timeout)
         try:
             _send(client, message)
         except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused):
@@ -70,14 +71,10 @@ def _to_smtp(mail_url: str, message: Message, timeout: float) -> None:
         raise _by_code(min(codes), reason) from exc
     except smtplib.SMTPNotSupportedError as exc:  # e.g. an address that needs SMTPUTF8
         raise PermanentFailure(f"smtp: {exc}") from exc
-    except smtplib.SMTPAuthenticationError as exc:
-        # Wrong credentials are the installation's fault, not the mail's: retry until fixed.
-        raise TemporaryFailure(f"smtp login: {exc.smtp_code}") from exc
     except smtplib.SMTPResponseException as exc:
-        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
         if exc.smtp_code == 421:  # the server is closing this connection
             _forget_connection()
-        raise _by_code(exc.smtp_code, f"{exc.smtp_code} {text}") from exc
+        raise _by_code(exc.smtp_code, _answer(exc)) from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise TemporaryFailure(f"smtp: {exc.__class__.__name__}: {exc}") from exc
 
@@ -111,7 +108,33 @@ def _connection(mail_url: str, timeout: float) -> smtplib.SMTP:
 
 
 def _connect(mail_url: str, timeout: float) -> smtplib.SMTP:
+    """A new connection to ``mail_url``: greeting, EHLO, TLS and login.
+
+    What fails here is the installation's fault, not the mail's: the server is
+    away, the password is wrong, the server offers no STARTTLS, its certificate
+    is not trusted. That is a temporary failure even when the server answers
+    5xx (535 for a wrong password), so mails wait for the setup to be fixed
+    instead of all failing at once, and give up after MAIL_MAX_ATTEMPTS.
+    """
     url = urlsplit(mail_url)
+    try:
+        return _open(url, timeout)
+    except ssl.SSLCertVerificationError as exc:
+        raise TemporaryFailure(f"smtp tls: certificate of {url.hostname} not accepted: {exc.verify_message}") from exc
+    except smtplib.SMTPAuthenticationError as exc:
+        raise TemporaryFailure(f"smtp login: {_answer(exc)}") from exc
+    except smtplib.SMTPResponseException as exc:  # e.g. 421 or 554 instead of a greeting
+        raise TemporaryFailure(f"smtp: {_answer(exc)}") from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise TemporaryFailure(f"smtp: {exc.__class__.__name__}: {exc}") from exc
+
+
+def _open(url: SplitResult, timeout: float) -> smtplib.SMTP:
+    """Connect, start TLS and log in as the URL says; certificates are always verified.
+
+    ``ssl.create_default_context`` trusts the system's certificates, or those in
+    the file named by SSL_CERT_FILE (for a private CA), and checks the host name.
+    """
     host = url.hostname or "127.0.0.1"
     if url.scheme == "smtps":
         client = smtplib.SMTP_SSL(host, url.port or 465, timeout=timeout, context=ssl.create_default_context())
@@ -149,6 +172,12 @@ def _forget_connection() -> None:
             client.close()
         except OSError:
             pass
+
+
+def _answer(exc: smtplib.SMTPResponseException) -> str:
+    """The server's answer as one readable line, e.g. "535 5.7.8 Authentication failed"."""
+    text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+    return f"{exc.smtp_code} {text}"
 
 
 def _by_code(code: int, reason: str) -> Exception:
