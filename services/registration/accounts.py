@@ -16,6 +16,7 @@ from shared.db import read_session, write_transaction
 from shared.models import Account, ApiToken, Membership, Organiser, Role, new_nonce
 from shared.runtime import Runtime
 from shared.times import utcnow
+from services.registration import audit
 
 # Argon2id with the library's defaults (RFC 9106's second recommended setting).
 _HASHER = PasswordHasher()
@@ -151,7 +152,7 @@ def principal_for_account(runtime: Runtime, account: Account, organiser_slug: st
 
 
 def create_api_token(
-    runtime: Runtime, organiser_id: int, name: str, role: Role, created_by: int | None = None
+    runtime: Runtime, organiser_id: int, name: str, role: Role, by: Principal | None = None
 ) -> tuple[int, str]:
     """Create a token for one organiser; returns its id and the token, which is never shown again."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -162,14 +163,18 @@ def create_api_token(
             role=role,
             token_hash=_token_hash(token),
             prefix=token[: len(TOKEN_PREFIX) + 6],
-            created_by_account_id=created_by,
+            created_by_account_id=by.account_id if by else None,
         )
         session.add(row)
         session.flush()
+        if by is not None:
+            audit.record(session, by, "token.created", "token", row.id, name=row.name, role=role.value)
         return row.id, token
 
 
-def revoke_api_token(runtime: Runtime, organiser_id: int, token_id: int, now: datetime | None = None) -> bool:
+def revoke_api_token(
+    runtime: Runtime, organiser_id: int, token_id: int, now: datetime | None = None, by: Principal | None = None
+) -> bool:
     """Revoke one of the organiser's tokens; False if it has no such token."""
     with write_transaction(runtime.sessions) as session:
         result = session.execute(
@@ -177,7 +182,11 @@ def revoke_api_token(runtime: Runtime, organiser_id: int, token_id: int, now: da
             .where(ApiToken.id == token_id, ApiToken.organiser_id == organiser_id, ApiToken.revoked_at.is_(None))
             .values(revoked_at=now or utcnow())
         )
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        if by is not None:
+            audit.record(session, by, "token.revoked", "token", token_id)
+        return True
 
 
 def list_api_tokens(runtime: Runtime, organiser_id: int) -> list[ApiToken]:

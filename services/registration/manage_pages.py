@@ -1,5 +1,605 @@
-"""Organiser web pages under /manage (being built)."""
+"""Organiser web pages under /manage: log in, seminars, attendees, exports, series, tokens, settings.
 
-from flask import Blueprint
+Routes are thin. A post checks the CSRF token first, then the session's role
+(``auth.page_principal``: another organiser's pages are 404, a role too low 403),
+turns the form fields into the input of the organiser API's schemas and calls one
+domain function. What the domain refuses becomes the error page with its status
+and text, or an error next to the form field it concerns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from marshmallow import ValidationError
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    UnprocessableEntity,
+    default_exceptions,
+)
+
+from shared.links import seminar_feed_url, seminar_page_url, series_feed_url
+from shared.models import (
+    ACTIVE,
+    NotificationKind,
+    NotificationStatus,
+    RegistrationStatus,
+    Role,
+    SeminarFormat,
+    SeminarStatus,
+)
+from shared.times import local
+from services.registration import error_response, management
+from services.registration.accounts import (
+    AccountError,
+    authenticate,
+    create_api_token,
+    list_api_tokens,
+    organisers_of,
+    revoke_api_token,
+)
+from services.registration.audit import recent_events
+from services.registration.auth import (
+    CSRF_FIELD,
+    check_csrf,
+    csrf_token,
+    current_account,
+    log_in,
+    log_out,
+    page_principal,
+)
+from services.registration.changes import cancel_seminar, move_seminar
+from services.registration.exports import STATUS_LABELS
+from services.registration.limits import RegistrationLimits
+from services.registration.manage_api import attendee_export
+from services.registration.manage_forms import (
+    FormInvalid,
+    blank_seminar,
+    form_errors,
+    in_page_language,
+    load,
+    messages,
+    move_input,
+    organiser_input,
+    present_move_values,
+    seminar_input,
+    seminar_values,
+)
+from services.registration.manage_schemas import (
+    ExportQuery,
+    SeriesInput,
+    TokenInput,
+)
+from services.registration.management import RESENDABLE
+from services.registration.pages import page_language
+from services.registration.registrations import RegistrationRefused
 
 manage_pages = Blueprint("manage_pages", __name__, url_prefix="/manage", template_folder="templates")
+VIEW, EDIT, ADMIN = Role.VIEWER, Role.EDITOR, Role.ADMIN
+
+# Guessing passwords must be slow: per client address and per login name.
+LOGIN_LIMIT_PER_IP = "10/minute;50/hour"
+LOGIN_LIMIT_PER_EMAIL = "5/minute"
+# Attendee lists are personal data: never cached, never framed, no address sent to other sites.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+COMMON_ZONES = ("Europe/Berlin", "Europe/Vienna", "Europe/Zurich", "Europe/London", "UTC")
+SEMINAR_STATUSES = {
+    SeminarStatus.DRAFT: ("Entwurf", "draft"),
+    SeminarStatus.PUBLISHED: ("veröffentlicht", "published"),
+    SeminarStatus.CANCELLED: ("abgesagt", "cancelled"),
+}
+SEMINAR_FORMATS = {
+    SeminarFormat.ONLINE: ("Online", "Online"),
+    SeminarFormat.IN_PERSON: ("Vor Ort", "In person"),
+    SeminarFormat.HYBRID: ("Hybrid (vor Ort und online)", "Hybrid (in person and online)"),
+}
+MAIL_KINDS = {
+    NotificationKind.CONFIRM_ADDRESS: ("Bitte Adresse bestätigen", "Please confirm address"),
+    NotificationKind.CONFIRMED: ("Anmeldebestätigung", "Confirmation"),
+    NotificationKind.WAITLISTED: ("Warteliste", "Waiting list"),
+    NotificationKind.PROMOTED: ("Nachgerückt", "Moved up"),
+    NotificationKind.REMINDER: ("Erinnerung", "Reminder"),
+    NotificationKind.CHANGED: ("Änderung", "Change"),
+    NotificationKind.SEMINAR_CANCELLED: ("Absage des Seminars", "Seminar cancelled"),
+    NotificationKind.CANCELLATION_RECEIPT: ("Stornobestätigung", "Cancellation receipt"),
+    NotificationKind.ALREADY_REGISTERED: ("Schon angemeldet", "Already registered"),
+}
+MAIL_STATUSES = {
+    NotificationStatus.QUEUED: ("wartet auf Versand", "queued"),
+    NotificationStatus.SENDING: ("wird gesendet", "sending"),
+    NotificationStatus.SENT: ("gesendet", "sent"),
+    NotificationStatus.RETRY: ("neuer Versuch folgt", "will retry"),
+    NotificationStatus.FAILED: ("fehlgeschlagen", "failed"),
+    NotificationStatus.CANCELLED: ("nicht mehr nötig", "dropped"),
+}
+ROLES = {Role.VIEWER: ("Lesen", "Viewer"), Role.EDITOR: ("Bearbeiten", "Editor"), Role.ADMIN: ("Verwalten", "Admin")}
+AUDIT_ACTIONS = {
+    "seminar.created": ("Seminar angelegt", "Seminar created"),
+    "seminar.changed": ("Seminar geändert", "Seminar changed"),
+    "seminar.published": ("Seminar veröffentlicht", "Seminar published"),
+    "seminar.moved": ("Seminar verschoben", "Seminar moved"),
+    "seminar.cancelled": ("Seminar abgesagt", "Seminar cancelled"),
+    "seminar.deleted": ("Seminar gelöscht", "Seminar deleted"),
+    "series.created": ("Reihe angelegt", "Series created"),
+    "series.changed": ("Reihe geändert", "Series changed"),
+    "series.deleted": ("Reihe gelöscht", "Series deleted"),
+    "registration.cancelled": ("Anmeldung storniert", "Registration cancelled"),
+    "registration.promoted": ("Von der Warteliste nachgerückt", "Moved up from the waiting list"),
+    "registration.mail_resent": ("Mail erneut gesendet", "Mail sent again"),
+    "attendees.exported": ("Teilnehmerliste exportiert", "Attendee list exported"),
+    "organiser.changed": ("Einstellungen geändert", "Settings changed"),
+    "token.created": ("API-Token angelegt", "API token created"),
+    "token.revoked": ("API-Token widerrufen", "API token revoked"),
+}
+
+
+
+
+def _runtime():
+    """The app's database, Redis and settings."""
+    return current_app.extensions["runtime"]
+
+
+_t = in_page_language
+
+
+def manage_url(endpoint: str, **values) -> str:
+    """url_for that keeps a language chosen with ?lang= from page to page."""
+    chosen = request.values.get("lang")
+    if chosen in ("de", "en"):
+        values.setdefault("lang", chosen)
+    return url_for(endpoint, **values)
+
+
+def _done(de: str, en: str, endpoint: str, **values) -> Response:
+    """Say what happened on the next page (post, redirect, get)."""
+    flash(_t(de, en))
+    return redirect(manage_url(endpoint, **values))
+
+
+# --- set-up, headers, errors ------------------------------------------------------------------
+
+
+@manage_pages.record_once
+def _set_up_login_limits(state) -> None:
+    """Count logins like registration posts (same Redis script), with the login's own rules."""
+    runtime = state.app.extensions["runtime"]
+    rules = runtime.settings.with_overrides(rate_limit_per_ip=LOGIN_LIMIT_PER_IP,
+                                            rate_limit_per_email=LOGIN_LIMIT_PER_EMAIL)
+    state.app.extensions["manage_login_limits"] = RegistrationLimits(runtime.redis, rules)
+
+
+@manage_pages.after_app_request
+def _private(response: Response) -> Response:
+    """Every answer under /manage (error pages too) is kept out of caches, frames and referrers."""
+    if request.path == "/manage" or request.path.startswith("/manage/"):
+        response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+@manage_pages.context_processor
+def _helpers() -> dict:
+    """What the organiser templates use besides t(), lang and when() of the public pages."""
+    language = page_language()
+    return {
+        "manage_url": manage_url,
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": csrf_token,
+        "account": current_account(),
+        "label": lambda names, key: names[key][1 if language == "en" else 0] if key in names else key,
+        "local_time": lambda moment, zone: local(moment, zone).strftime("%d.%m.%Y %H:%M") if moment else "",
+        "SEMINAR_STATUSES": SEMINAR_STATUSES, "SEMINAR_FORMATS": SEMINAR_FORMATS, "MAIL_KINDS": MAIL_KINDS,
+        "MAIL_STATUSES": MAIL_STATUSES, "ROLES": ROLES, "AUDIT_ACTIONS": AUDIT_ACTIONS,
+        "REGISTRATION_STATUSES": {status: (STATUS_LABELS["de"][status], STATUS_LABELS["en"][status])
+                                  for status in RegistrationStatus},
+    }
+
+
+@manage_pages.errorhandler(Unauthorized)
+def _to_login(_error) -> Response:
+    """Not logged in: the login page, which leads back to the page asked for."""
+    next_path = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(manage_url("manage_pages.login_form", next=next_path))
+
+
+@manage_pages.errorhandler(RegistrationRefused)
+@manage_pages.errorhandler(AccountError)
+def _refused(refused) -> Response:
+    """A refusal of the domain as the error page with its status and text."""
+    error = default_exceptions.get(refused.status, InternalServerError)()
+    error.problem_code = refused.code
+    return error_response(error)
+
+
+# --- logging in and out --------------------------------------------------------------------------
+
+
+def _safe_next(target: str | None) -> str:
+    """A page of this site under /manage to go on to; anything else (another site) goes home."""
+    home = url_for("manage_pages.home")
+    if not target or not target.isprintable() or "\\" in target:
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/manage/"):
+        return home
+    return target
+
+
+@manage_pages.get("/login")
+def login_form():
+    """The login form; someone already logged in goes on."""
+    if current_account() is not None:
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("manage/login.html", next=request.args.get("next", ""), email="")
+
+
+@manage_pages.post("/login")
+def login():
+    """Log in with email address and password (rate limited per address and per client)."""
+    check_csrf()
+    wait = current_app.extensions["manage_login_limits"].seconds_to_wait()
+    if wait is not None:
+        raise TooManyRequests(retry_after=wait)
+    email = request.form.get("email", "")
+    account = authenticate(_runtime(), email, request.form.get("password", ""))
+    if account is None:
+        # One message for an unknown address and a wrong password: nobody learns which accounts exist.
+        return render_template("manage/login.html", failed=True, next=request.form.get("next", ""), email=email)
+    log_in(account)
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@manage_pages.post("/logout")
+def logout():
+    """Log out."""
+    check_csrf()
+    log_out()
+    return _done("Sie sind abgemeldet.", "You are logged out.", "manage_pages.login_form")
+
+
+@manage_pages.get("/")
+def home():
+    """The organisers the account works for; with only one, its seminars straight away."""
+    account = current_account()
+    if account is None:
+        raise Unauthorized()
+    organisers = organisers_of(_runtime(), account.id)
+    if len(organisers) == 1:
+        return redirect(manage_url("manage_pages.seminars", org=organisers[0][0].slug))
+    return render_template("manage/home.html", organisers=organisers)
+
+
+@manage_pages.get("/manage.css")
+def stylesheet():
+    """Layout of the organiser pages (wide tables, buttons) on top of the public pages' style."""
+    return Response(render_template("manage/manage.css"), mimetype="text/css")
+
+
+# --- seminars ----------------------------------------------------------------------------------
+
+
+def _render(template: str, org: str, by, status: int = 200, **context):
+    """A page of one organiser, with its name and the role's navigation."""
+    organiser = management.get_organiser(_runtime(), by)
+    return render_template(template, org=org, organiser=organiser, role=by.role, **context), status
+
+
+@manage_pages.get("/<org>/")
+def seminars(org: str):
+    """The organiser's seminars, latest first, with seats, waiting list and unconfirmed ones."""
+    by = page_principal(org, VIEW)
+    return _render("manage/seminars.html", org, by, rows=management.list_seminars(_runtime(), by))
+
+
+@manage_pages.get("/<org>/seminars/new")
+def new_seminar(org: str):
+    """An empty seminar form."""
+    by = page_principal(org, EDIT)
+    return _seminar_form(org, by, None, blank_seminar(_runtime().settings.default_timezone))
+
+
+@manage_pages.post("/<org>/seminars/new")
+def create_seminar(org: str):
+    """Create a seminar from the form (a draft unless "publish" is ticked)."""
+    check_csrf()
+    by = page_principal(org, EDIT)
+    try:
+        seminar = management.create_seminar(_runtime(), by, seminar_input(request.form, creating=True))
+    except (FormInvalid, RegistrationRefused) as problem:
+        return _seminar_form(org, by, None, request.form, form_errors(problem), status=problem.status)
+    return _done("Das Seminar ist angelegt.", "The seminar has been created.",
+                 "manage_pages.seminar", org=org, seminar_id=seminar.id)
+
+
+@manage_pages.get("/<org>/seminars/<int:seminar_id>/edit")
+def edit_seminar(org: str, seminar_id: int):
+    """The seminar form, filled in."""
+    by = page_principal(org, EDIT)
+    seminar, _counts = management.get_seminar(_runtime(), by, seminar_id)
+    return _seminar_form(org, by, seminar, seminar_values(seminar))
+
+
+@manage_pages.post("/<org>/seminars/<int:seminar_id>/edit")
+def update_seminar(org: str, seminar_id: int):
+    """Save the seminar form; a new time or place of a published seminar is sent to its participants."""
+    check_csrf()
+    by = page_principal(org, EDIT)
+    seminar, _counts = management.get_seminar(_runtime(), by, seminar_id)
+    try:
+        management.update_seminar(_runtime(), by, seminar_id, seminar_input(request.form, creating=False))
+    except (FormInvalid, RegistrationRefused) as problem:
+        return _seminar_form(org, by, seminar, request.form, form_errors(problem), status=problem.status)
+    return _done("Die Änderungen sind gespeichert.", "The changes have been saved.",
+                 "manage_pages.seminar", org=org, seminar_id=seminar_id)
+
+
+def _seminar_form(org: str, by, seminar, values, errors=None, status: int = 200):
+    """The seminar form (new when ``seminar`` is None) with its choices and any errors."""
+    current_zone = values.get("timezone")
+    zones = list(COMMON_ZONES) + ([current_zone] if current_zone and current_zone not in COMMON_ZONES else [])
+    choices = {
+        "series": [(item.id, item.title) for item in management.list_series(_runtime(), by)],
+        "zones": [(zone, zone) for zone in zones],
+        "formats": [(kind.value, _t(*names)) for kind, names in SEMINAR_FORMATS.items()],
+    }
+    return _render("manage/seminar_form.html", org, by, status, seminar=seminar, values=values,
+                   errors=messages(errors or {}), choices=choices)
+
+
+@manage_pages.get("/<org>/seminars/<int:seminar_id>")
+def seminar(org: str, seminar_id: int):
+    """A seminar: facts, counts, actions, attendee table with filters, exports, links to copy."""
+    by = page_principal(org, VIEW)
+    return _seminar_page(org, by, seminar_id)
+
+
+def _seminar_page(org: str, by, seminar_id: int, move_values=None, move_errors=None, status: int = 200):
+    """The seminar page with the attendee table filtered as the query asks."""
+    runtime = _runtime()
+    seminar, counts = management.get_seminar(runtime, by, seminar_id)
+    chosen = _status_filter()
+    search = request.args.get("q", "").strip()
+    total, registrations = management.list_registrations(
+        runtime, by, seminar_id, statuses=[chosen] if chosen else None, search=search)
+    settings = runtime.settings
+    links = {
+        "page": seminar_page_url(settings, seminar.id),
+        "feed": seminar_feed_url(settings, seminar.id),
+        "series_feed": series_feed_url(settings, seminar.series.slug) if seminar.series else None,
+    }
+    return _render("manage/seminar.html", org, by, status, seminar=seminar, counts=counts, total=total,
+                   registrations=registrations, mails=management.notifications_of, chosen=chosen, search=search,
+                   statuses=list(RegistrationStatus), links=links, active=ACTIVE, resendable=RESENDABLE,
+                   move_values=move_values or present_move_values(seminar), move_errors=messages(move_errors or {}))
+
+
+def _status_filter() -> RegistrationStatus | None:
+    """The status chosen in the attendee filter (an unknown one shows everybody)."""
+    try:
+        return RegistrationStatus(request.args.get("status", ""))
+    except ValueError:
+        return None
+
+
+@manage_pages.post("/<org>/seminars/<int:seminar_id>/publish")
+def publish(org: str, seminar_id: int):
+    """Publish a draft."""
+    check_csrf()
+    by = page_principal(org, EDIT)
+    management.publish_seminar(_runtime(), by, seminar_id)
+    return _done("Das Seminar ist veröffentlicht.", "The seminar is published.",
+                 "manage_pages.seminar", org=org, seminar_id=seminar_id)
+
+
+@manage_pages.post("/<org>/seminars/<int:seminar_id>/move")
+def move(org: str, seminar_id: int):
+    """Move a seminar to a new time or place, or give it a new join link; participants are told."""
+    check_csrf()
+    by = page_principal(org, EDIT)
+    seminar, _counts = management.get_seminar(_runtime(), by, seminar_id)
+    try:
+        told = move_seminar(_runtime(), seminar_id, by=by, **move_input(request.form, seminar.timezone))
+    except (FormInvalid, RegistrationRefused) as problem:
+        errors = form_errors(problem, {"ends_before_start": "move_end_time"})
+        return _seminar_page(org, by, seminar_id, request.form, errors, status=problem.status)
+    return _done(f"Gespeichert. {len(told)} Mail(s) an Teilnehmende werden gesendet.",
+                 f"Saved. {len(told)} mail(s) to participants are being sent.",
+                 "manage_pages.seminar", org=org, seminar_id=seminar_id)
+
+
+@manage_pages.get("/<org>/seminars/<int:seminar_id>/cancel")
+def cancel_question(org: str, seminar_id: int):
+    """Ask before cancelling: it cannot be undone and mails every participant."""
+    by = page_principal(org, EDIT)
+    seminar, counts = management.get_seminar(_runtime(), by, seminar_id)
+    return _render("manage/cancel_seminar.html", org, by, seminar=seminar, counts=counts)
+
+
+@manage_pages.post("/<org>/seminars/<int:seminar_id>/cancel")
+def cancel(org: str, seminar_id: int):
+    """Cancel the seminar: everyone registered or waiting gets the cancellation mail."""
+    check_csrf()
+    by = page_principal(org, EDIT)
+    told = cancel_seminar(_runtime(), seminar_id, by=by)
+    return _done(f"Das Seminar ist abgesagt. {len(told)} Person(en) werden benachrichtigt.",
+                 f"The seminar is cancelled. {len(told)} person(s) are being told.",
+                 "manage_pages.seminar", org=org, seminar_id=seminar_id)
+
+
+@manage_pages.get("/<org>/seminars/<int:seminar_id>/export.<any(csv, xlsx):fmt>")
+def export_seminar(org: str, seminar_id: int, fmt: str):
+    """The seminar's attendee list as CSV or XLSX, with the status filter of the table."""
+    by = page_principal(org, VIEW)
+    return attendee_export(by, "seminar", seminar_id, fmt, _export_filters())
+
+
+# --- registrations ------------------------------------------------------------------------------
+
+# What the buttons of the attendee table do, and what the page says afterwards.
+REGISTRATION_ACTIONS: dict[str, tuple[Callable, str, str]] = {
+    "cancel": (management.cancel_by_organiser, "Die Anmeldung ist storniert.", "The registration is cancelled."),
+    "promote": (management.promote, "Die Person ist nachgerückt und wird benachrichtigt.",
+                "The person has moved up and is being told."),
+    "resend": (management.resend_mail, "Die Mail wird erneut gesendet.", "The mail is being sent again."),
+}
+
+
+@manage_pages.post("/<org>/registrations/<int:registration_id>/<any(cancel, promote, resend):action>")
+def registration_action(org: str, registration_id: int, action: str):
+    """Cancel a registration, move a waiting person up, or send their last mail again."""
+    check_csrf()
+    by = page_principal(org, EDIT)
+    # Found first, so that the page can go back to its seminar (and another organiser's is 404).
+    seminar_id = management.get_registration(_runtime(), by, registration_id).seminar_id
+    act, de, en = REGISTRATION_ACTIONS[action]
+    act(_runtime(), by, registration_id)
+    return _done(de, en, "manage_pages.seminar", org=org, seminar_id=seminar_id, _anchor="attendees",
+                 status=request.args.get("status") or None, q=request.args.get("q") or None)
+
+
+# --- series -----------------------------------------------------------------------------------
+
+
+@manage_pages.get("/<org>/series")
+def series(org: str):
+    """The organiser's series with their feeds and exports; editors create new ones here."""
+    by = page_principal(org, VIEW)
+    return _series_page(org, by, {})
+
+
+@manage_pages.post("/<org>/series")
+def create_series(org: str):
+    """Create a series."""
+    check_csrf()
+    by = page_principal(org, EDIT)
+    try:
+        data = load(SeriesInput(), {name: request.form.get(name, "") for name in ("slug", "title", "description")})
+        management.create_series(_runtime(), by, data)
+    except (FormInvalid, RegistrationRefused) as problem:
+        return _series_page(org, by, request.form, form_errors(problem), status=problem.status)
+    return _done("Die Reihe ist angelegt.", "The series has been created.", "manage_pages.series", org=org)
+
+
+def _series_page(org: str, by, values, errors=None, status: int = 200):
+    """The series list with the form for a new one."""
+    settings = _runtime().settings
+    rows = [(item, series_feed_url(settings, item.slug)) for item in management.list_series(_runtime(), by)]
+    return _render("manage/series.html", org, by, status, rows=rows, values=values, errors=messages(errors or {}))
+
+
+@manage_pages.get("/<org>/series/<int:series_id>/export.<any(csv, xlsx):fmt>")
+def export_series(org: str, series_id: int, fmt: str):
+    """The attendees of every seminar of a series as CSV or XLSX."""
+    by = page_principal(org, VIEW)
+    return attendee_export(by, "series", series_id, fmt, _export_filters())
+
+
+def _export_filters() -> dict:
+    """Status, delimiter and language of an export link as ExportQuery's data."""
+    raw = {"status": [status for status in request.args.getlist("status") if status],
+           "delimiter": request.args.get("delimiter", ";"), "lang": page_language()}
+    try:
+        return ExportQuery().load(raw)
+    except ValidationError:
+        raise UnprocessableEntity() from None
+
+
+# --- admins: tokens, audit log, settings ------------------------------------------------------------
+
+
+@manage_pages.get("/<org>/tokens")
+def tokens(org: str):
+    """The organiser's API tokens and a form for a new one (admins)."""
+    by = page_principal(org, ADMIN)
+    return _tokens_page(org, by, {})
+
+
+@manage_pages.post("/<org>/tokens")
+def create_token(org: str):
+    """Create an API token and show it this one time."""
+    check_csrf()
+    by = page_principal(org, ADMIN)
+    try:
+        data = load(TokenInput(), {"name": request.form.get("name", ""), "role": request.form.get("role", "")})
+    except FormInvalid as invalid:
+        return _tokens_page(org, by, request.form, invalid.errors, status=422)
+    _token_id, token = create_api_token(_runtime(), by.organiser_id, data["name"], data["role"], by=by)
+    return _render("manage/token_created.html", org, by, 201, token=token, name=data["name"], token_role=data["role"])
+
+
+def _tokens_page(org: str, by, values, errors=None, status: int = 200):
+    """The token list with the form for a new one."""
+    rows = list_api_tokens(_runtime(), by.organiser_id)
+    return _render("manage/tokens.html", org, by, status, rows=rows, values=values, errors=messages(errors or {}),
+                   roles=list(Role), zone=_runtime().settings.default_timezone)
+
+
+@manage_pages.post("/<org>/tokens/<int:token_id>/revoke")
+def revoke_token(org: str, token_id: int):
+    """Revoke a token: the integration using it stops working at once."""
+    check_csrf()
+    by = page_principal(org, ADMIN)
+    if not revoke_api_token(_runtime(), by.organiser_id, token_id, by=by):
+        raise _problem(NotFound(), "token_not_found")
+    return _done("Das Token ist widerrufen.", "The token has been revoked.", "manage_pages.tokens", org=org)
+
+
+@manage_pages.get("/<org>/audit")
+def audit(org: str):
+    """Who changed, cancelled or exported what, newest first (admins)."""
+    by = page_principal(org, ADMIN)
+    return _render("manage/audit.html", org, by, events=recent_events(_runtime(), by.organiser_id),
+                   zone=_runtime().settings.default_timezone)
+
+
+@manage_pages.get("/<org>/settings")
+def settings(org: str):
+    """The organiser's settings (admins)."""
+    by = page_principal(org, ADMIN)
+    organiser = management.get_organiser(_runtime(), by)
+    values = {name: getattr(organiser, name) or "" for name in management.ORGANISER_SETTINGS}
+    values["allowed_origins"] = "\n".join(organiser.allowed_origins or [])
+    return _render("manage/settings.html", org, by, values=values, errors={})
+
+
+@manage_pages.post("/<org>/settings")
+def save_settings(org: str):
+    """Save name, contact, privacy link, website, partner origins and retention days."""
+    check_csrf()
+    by = page_principal(org, ADMIN)
+    try:
+        management.update_organiser(_runtime(), by, organiser_input(request.form))
+    except FormInvalid as invalid:
+        return _render("manage/settings.html", org, by, 422, values=request.form, errors=messages(invalid.errors))
+    return _done("Die Einstellungen sind gespeichert.", "The settings have been saved.",
+                 "manage_pages.settings", org=org)
+
+
+def _problem(error: HTTPException, code: str) -> HTTPException:
+    """An HTTP error whose page names this problem of shared.problems."""
+    error.problem_code = code
+    return error

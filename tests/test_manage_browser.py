@@ -1,0 +1,115 @@
+"""An organiser at a laptop: log in, find a seminar, filter attendees, download lists; axe finds no barrier."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import openpyxl
+import pytest
+
+from services.registration.accounts import create_account, grant_role
+from services.registration.registrations import register
+from shared.db import write_transaction
+from shared.models import Role
+from tests.browser import (  # noqa: F401 (fixtures)
+    axe_violations,
+    browser,
+    describe_violations,
+    live_app,
+    live_settings,
+    open_page,
+)
+from tests.factories import berlin, make_organiser, make_seminar, make_series
+
+EMAIL, PASSWORD = "redaktion@stiftung.example", "ein-wirklich-langes-passwort"
+
+
+@pytest.fixture
+def organiser_page(browser):
+    """A desktop page of a German browser that may run axe on the organiser pages.
+
+    axe is injected as an inline script, which the pages' Content-Security-Policy
+    rightly forbids; the test browser is told to ignore the policy.
+    """
+    with open_page(browser, locale="de-DE", bypass_csp=True, accept_downloads=True) as page:
+        yield page
+
+
+@pytest.fixture
+def seminar_with_attendees(runtime) -> int:
+    """A published seminar with one seat: Anna has it, Bernd waits; an editor may manage it."""
+    with write_transaction(runtime.sessions) as session:
+        organiser = make_organiser(session, slug="stiftung", name="Deutsche Stiftung für Engagement")
+        series = make_series(session, organiser, title="Kommunal Engagiert")
+        seminar = make_seminar(session, organiser, series=series, title="Bürgerhaushalt", capacity=1,
+                               double_opt_in=False, starts_at=berlin(2036, 12, 3, 13, 30))
+        organiser_id, seminar_id = organiser.id, seminar.id
+    for name, email in (("Anna Alt", "anna@example.org"), ("Bernd Berg", "bernd@example.org")):
+        register(runtime, seminar_id, {"name": name, "email": email, "consent": True, "language": "de",
+                                       "answers": {}})
+    grant_role(runtime, create_account(runtime, EMAIL, "Redaktion", PASSWORD), organiser_id, Role.EDITOR)
+    return seminar_id
+
+
+def attendee_names(page) -> list[str]:
+    """The names in the attendee table, top to bottom."""
+    return page.locator("#attendee-caption").locator("xpath=..").locator("tbody tr td:nth-child(2)").all_inner_texts()
+
+
+def test_organiser_logs_in_filters_attendees_and_downloads_the_lists(live_app, organiser_page, seminar_with_attendees):
+    page = organiser_page
+    problems = []
+
+    def check(name: str) -> None:
+        problems.append(describe_violations(axe_violations(page), where=f"{name}: "))
+
+    page.goto(f"{live_app.url}/manage/login")
+    check("login page")
+    page.get_by_label("E-Mail-Adresse").fill(EMAIL)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.wait_for_url("**/manage/stiftung/")
+    check("seminar list")
+
+    page.get_by_role("link", name="Neues Seminar").click()
+    page.wait_for_url("**/seminars/new")
+    check("seminar form")
+    page.get_by_role("button", name="Speichern").click()  # nothing filled in
+    assert page.get_by_role("alert").is_visible()
+    assert page.get_by_label("Titel").get_attribute("aria-invalid") == "true"
+    check("seminar form with errors")
+
+    page.goto(f"{live_app.url}/manage/stiftung/")
+    page.get_by_role("link", name="Bürgerhaushalt").click()
+    page.wait_for_url(f"**/seminars/{seminar_with_attendees}")
+    assert attendee_names(page) == ["Anna Alt", "Bernd Berg"]
+    check("seminar with attendee table")
+
+    page.get_by_label("Status").select_option("waitlisted")
+    page.get_by_role("button", name="Filtern").click()
+    page.wait_for_url(re.compile(r".*status=waitlisted.*"))
+    assert attendee_names(page) == ["Bernd Berg"]
+
+    page.get_by_label("Status").select_option("")
+    page.get_by_label("Name oder E-Mail enthält").fill("anna")
+    page.get_by_role("button", name="Filtern").click()
+    page.wait_for_url(re.compile(r".*q=anna.*"))
+    assert attendee_names(page) == ["Anna Alt"]
+
+    with page.expect_download() as csv_download:
+        page.get_by_role("link", name="CSV (;) für Excel").click()
+    body = csv_download.value.path().read_bytes()
+    assert csv_download.value.suggested_filename.endswith(".csv")
+    assert body.startswith(b"\xef\xbb\xbf") and ";" in body.decode("utf-8-sig").splitlines()[0]
+    assert "Anna Alt" in body.decode("utf-8-sig") and "Bernd Berg" in body.decode("utf-8-sig")
+
+    with page.expect_download() as xlsx_download:
+        page.get_by_role("link", name="XLSX").click()
+    assert xlsx_download.value.suggested_filename.endswith(".xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_download.value.path().read_bytes())).active
+    cells = [cell for row in sheet.values for cell in row]
+    assert "Anna Alt" in cells and "Bernd Berg" in cells
+
+    problems = [problem for problem in problems if problem]
+    assert not problems, "\n".join(problems)
