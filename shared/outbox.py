@@ -6,15 +6,20 @@ from datetime import datetime
 from typing import Iterable
 
 from dramatiq.broker import Broker
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import CTE, Connection, Insert, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db import write_transaction
 from shared.messages import SEND_NOTIFICATION, enqueue
-from shared.models import Notification, NotificationKind
+from shared.models import Notification, NotificationKind, NotificationStatus
 from shared.times import utcnow
 
-_INSERT = insert(Notification.__table__).returning(Notification.__table__.c.id)
+_NOTIFICATIONS = Notification.__table__
+_INSERT = insert(_NOTIFICATIONS).returning(_NOTIFICATIONS.c.id)
+# The columns ``mail_of`` sets from parameters, and the parameters' names: not the
+# columns' own, which SQLAlchemy keeps for an INSERT's VALUES. All of them are
+# given, since column defaults are not applied to an INSERT inside a CTE.
+_MAIL_PARAMS = {name: "mail_" + name for name in ("kind", "dedupe_key", "status", "attempts", "created_at", "enqueued_at")}
 
 
 def add_notification(
@@ -30,6 +35,28 @@ def add_notification(
     """
     values = {"registration_id": registration_id, "kind": kind, "dedupe_key": dedupe_key, "enqueued_at": utcnow()}
     return session.execute(_INSERT, values).scalar_one()
+
+
+def mail_of(registrations: CTE) -> Insert:
+    """An INSERT of one notification per row of ``registrations`` (a CTE with an ``id``), returning both ids.
+
+    For a statement that writes a registration and its mail at once (PostgreSQL);
+    its parameters come from ``mail_params``. Stamped as enqueued, as in ``add_notification``.
+    """
+    columns = _NOTIFICATIONS.c
+    row = select(registrations.c.id, *(bindparam(param, type_=columns[name].type) for name, param in _MAIL_PARAMS.items()))
+    return (
+        insert(_NOTIFICATIONS).from_select(["registration_id", *_MAIL_PARAMS], row)
+        .returning(columns.registration_id, columns.id)
+    )
+
+
+def mail_params(kind: NotificationKind, dedupe_key: str = "") -> dict:
+    """The parameters of a ``mail_of`` statement."""
+    now = utcnow()
+    values = {"kind": kind, "dedupe_key": dedupe_key, "status": NotificationStatus.QUEUED, "attempts": 0,
+              "created_at": now, "enqueued_at": now}
+    return {param: values[name] for name, param in _MAIL_PARAMS.items()}
 
 
 def dispatch(sessions: sessionmaker[Session], broker: Broker, notification_ids: Iterable[int]) -> int:

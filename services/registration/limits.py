@@ -57,10 +57,12 @@ def parse_rules(scope: str, text: str) -> list[Rule]:
 
 
 class RegistrationLimits:
-    """Counts registration posts in Redis and says how long a refused client must wait."""
+    """Counts posts (registrations, or logins) in Redis and says how long a refused client must wait."""
 
-    def __init__(self, client: redis.Redis, settings: Settings):
+    def __init__(self, client: redis.Redis, settings: Settings, purpose: str = "registration"):
         self.rules = parse_rules("ip", settings.rate_limit_per_ip) + parse_rules("email", settings.rate_limit_per_email)
+        # Part of every counter's name: logins and registrations never share a counter.
+        self._purpose = purpose
         self._secret = settings.secret_key
         self._count = client.register_script(_COUNT)
 
@@ -73,7 +75,7 @@ class RegistrationLimits:
         keys, args = [], []
         for rule in self.rules:
             window = now // rule.seconds
-            keys.append(f"{rate_limit_prefix()}:{rule.scope}:{rule.amount}/{rule.seconds}s:{identities[rule.scope]}:{window}")
+            keys.append(f"{rate_limit_prefix()}:{self._purpose}:{rule.scope}:{rule.amount}/{rule.seconds}s:{identities[rule.scope]}:{window}")
             args += [rule.amount, rule.seconds]
         try:
             exceeded = int(self._count(keys=keys, args=args))

@@ -190,7 +190,7 @@ def _set_up_login_limits(state) -> None:
     runtime = state.app.extensions["runtime"]
     rules = runtime.settings.with_overrides(rate_limit_per_ip=LOGIN_LIMIT_PER_IP,
                                             rate_limit_per_email=LOGIN_LIMIT_PER_EMAIL)
-    state.app.extensions["manage_login_limits"] = RegistrationLimits(runtime.redis, rules)
+    state.app.extensions["manage_login_limits"] = RegistrationLimits(runtime.redis, rules, purpose="login")
 
 
 @manage_pages.after_app_request

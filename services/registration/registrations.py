@@ -3,19 +3,22 @@
 A seat is taken with a conditional UPDATE inside the transaction that also writes
 the registration and its notification rows, so capacity holds under concurrency
 on SQLite (whose write transactions start with BEGIN IMMEDIATE) and PostgreSQL
-(where the UPDATE locks the seminar row until commit). Mails are queued after it.
+(where the UPDATE locks the seminar row until commit; a new registration is a
+single statement there). Mails are queued after it.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Iterator
 
-from sqlalchemy import Connection, bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.db import write_transaction
+from shared.db import autocommit, write_connection, write_transaction
 from shared.models import (
     ACTIVE,
     MAX_ID,
@@ -29,7 +32,7 @@ from shared.models import (
     UTCDateTime,
     new_nonce,
 )
-from shared.outbox import add_notification, dispatch
+from shared.outbox import add_notification, dispatch, mail_of, mail_params
 from shared.runtime import Runtime
 from shared.times import utcnow
 from services.registration.consent import CONSENT_VERSION
@@ -66,13 +69,13 @@ class Outcome:
 def register(runtime: Runtime, seminar_id: int, form: dict, now: datetime | None = None) -> Outcome:
     """Register a person; a repeated address gets the first answer again and a reminder mail.
 
-    ``now`` is for tests; by default the time is read inside the transaction, so
+    ``now`` is for tests; by default the time is read when the seat is decided, so
     that the waiting list's order is the order in which seats were refused.
     """
     try:
         outcome, notification_ids = _register_once(runtime, seminar_id, form, now)
     except IntegrityError:
-        # A concurrent request inserted the same address first (PostgreSQL); answer as it did.
+        # A concurrent request wrote the same address (or its mail) first; answer as it did.
         outcome, notification_ids = _register_once(runtime, seminar_id, form, now)
     dispatch(runtime.sessions, runtime.broker, notification_ids)
     return outcome
@@ -113,19 +116,59 @@ _QUESTIONS = (
     select(_QUESTIONS_TABLE).where(_QUESTIONS_TABLE.c.seminar_id == bindparam("seminar_id"))
     .order_by(_QUESTIONS_TABLE.c.position)
 )
-_INSERT = insert(REGISTRATIONS).returning(REGISTRATIONS.c.id)
-_REUSE = update(REGISTRATIONS).where(REGISTRATIONS.c.id == bindparam("registration_id"))
-_RENAME_MAIL = (
-    update(Notification.__table__)
-    .where(Notification.__table__.c.id == bindparam("notification_id"))
-    .values(kind=bindparam("new_kind"), dedupe_key=bindparam("new_dedupe_key"))
-)
+_SEAT_FREE = _SEMINARS.c.capacity.is_(None) | (_SEMINARS.c.seats_taken < _SEMINARS.c.capacity)
 _TAKE_SEAT = (
     update(_SEMINARS)
-    .where(_SEMINARS.c.id == bindparam("seminar_id"))
-    .where(_SEMINARS.c.capacity.is_(None) | (_SEMINARS.c.seats_taken < _SEMINARS.c.capacity))
+    .where(_SEMINARS.c.id == bindparam("seminar_id"), _SEAT_FREE)
     .values(seats_taken=_SEMINARS.c.seats_taken + 1)
 )
+# The columns ``_registration_values`` fills; a new row also gets its seminar,
+# email key and tokens, a reused one a new token (links to the old round stop working).
+# All are given, since column defaults are not applied to DML inside a CTE.
+_ROW = ("status", "name", "email", "language", "answers", "consent_version", "consent_at", "source_page",
+        "created_at", "confirmed_at", "email_confirmed_at", "cancelled_at", "expires_at")
+_NEW_ROW = ("seminar_id", "email_key", "token_nonce", "feed_nonce", *_ROW)
+_REUSED_ROW = (*_ROW, "token_nonce")
+_INSERT = insert(REGISTRATIONS).returning(REGISTRATIONS.c.id)
+_REUSE = update(REGISTRATIONS).where(REGISTRATIONS.c.id == bindparam("registration_id"))
+
+
+def _row_param(column: str):
+    # Not the column's own name: SQLAlchemy keeps those for an INSERT's VALUES.
+    return bindparam("row_" + column, type_=REGISTRATIONS.c[column].type)
+
+
+def _one_statement(seated: bool, reused: bool):
+    """PostgreSQL: the seat (if ``seated``), the registration and its first mail in one statement.
+
+    On an autocommit connection the statement is the whole transaction: no BEGIN
+    or COMMIT round trips, and the seminar row the seat UPDATE locks is free again
+    as soon as the statement's own commit is flushed, which is all that concurrent
+    registrations for one seminar queue for. Without a free seat it writes nothing
+    and returns no row.
+    """
+    # Parameters named after no registration column: an UPDATE in the statement
+    # would take such a parameter as a further column to SET.
+    take_seat = (
+        update(_SEMINARS)
+        .where(_SEMINARS.c.id == bindparam("seat_seminar_id"), _SEAT_FREE)
+        .values(seats_taken=_SEMINARS.c.seats_taken + 1,
+                updated_at=bindparam("seat_updated_at", type_=_SEMINARS.c.updated_at.type))
+    )
+    seat = exists(take_seat.returning(_SEMINARS.c.id).cte("seat").select())
+    if reused:
+        write = _REUSE.values({column: _row_param(column) for column in _REUSED_ROW})
+        write = write.where(seat) if seated else write
+    else:
+        row = select(*map(_row_param, _NEW_ROW))
+        write = insert(REGISTRATIONS).from_select(_NEW_ROW, row.where(seat) if seated else row)
+    registration = write.returning(REGISTRATIONS.c.id).cte("registration")
+    # The mail's INSERT reads the registration's, so selecting from it runs both.
+    mail = mail_of(registration).cte("mail")
+    return select(mail.c.registration_id, mail.c.id)
+
+
+_ONE_STATEMENT = {(seated, reused): _one_statement(seated, reused) for seated in (True, False) for reused in (True, False)}
 
 
 def _seat_rules(connection: Connection, seminar_id: int, email_key: str):
@@ -135,14 +178,29 @@ def _seat_rules(connection: Connection, seminar_id: int, email_key: str):
     return connection.execute(_SEAT_RULES, {"seminar_id": seminar_id, "email_key": email_key}).first()
 
 
+@contextmanager
+def _registration_connection(runtime: Runtime) -> Iterator[Connection]:
+    """Where a registration is read and written.
+
+    PostgreSQL: a connection without a transaction block, as every write of a
+    registration is one statement (``_one_statement``); SQLite, which cannot write
+    several tables in one statement: one write transaction, holding the write lock.
+    Plain connections, no Session: its bookkeeping is not needed for plain table
+    statements and costs about as much as running them.
+    """
+    if runtime.engine.dialect.name == "postgresql":
+        with autocommit(runtime.engine) as connection:
+            yield connection
+    else:
+        with write_connection(runtime.engine) as connection:
+            yield connection
+
+
 def _register_once(runtime: Runtime, seminar_id: int, form: dict, fixed_now: datetime | None):
     # Plain statements on the registration table rather than the unit of work:
     # this is the hot path when a newsletter goes out, and each ORM step costs.
     email_key = form["email"].strip().lower()
-    with write_transaction(runtime.sessions) as session:
-        # Statements go straight to the transaction's connection: Session.execute
-        # adds bookkeeping per statement that plain table statements do not need.
-        connection = session.connection()
+    with _registration_connection(runtime) as connection:
         rules = _seat_rules(connection, seminar_id, email_key)
         now = fixed_now or utcnow()
         if rules is None:
@@ -158,21 +216,10 @@ def _register_once(runtime: Runtime, seminar_id: int, form: dict, fixed_now: dat
         questions = connection.execute(_QUESTIONS, {"seminar_id": seminar_id}).all() if rules.questions else []
         answers = clean_answers(questions, form.get("answers") or {})
 
-        # Write the rows first and take the seat last: on PostgreSQL the seat UPDATE
-        # locks the seminar row until the commit, so whatever ran after it would make
-        # every concurrent registration for this seminar wait longer.
         status = RegistrationStatus.PENDING if rules.double_opt_in else RegistrationStatus.CONFIRMED
         values = _registration_values(runtime, rules, form, answers, status, now)
-        if rules.earlier_id is None:
-            registration_id = connection.execute(
-                _INSERT, {"seminar_id": seminar_id, "email_key": email_key, **values}
-            ).scalar_one()
-        else:  # a cancelled or expired row is reused for the same address, with a new token
-            registration_id = rules.earlier_id
-            connection.execute(_REUSE, {"registration_id": registration_id, "token_nonce": new_nonce(), **values})
-        notification_id = add_notification(connection, registration_id, FIRST_MAIL[status], _round_key(now))
-
-        if not take_seat(connection, seminar_id):
+        written = _write_registration(connection, seminar_id, email_key, rules.earlier_id, values, seated=True)
+        if written is None:
             if not rules.waitlist_enabled:
                 raise RegistrationRefused("seminar_full")
             # Read the clock after the seat decision: on PostgreSQL concurrent requests
@@ -180,10 +227,38 @@ def _register_once(runtime: Runtime, seminar_id: int, form: dict, fixed_now: dat
             now = fixed_now or utcnow()
             status = RegistrationStatus.WAITLISTED
             values = _registration_values(runtime, rules, form, answers, status, now)
-            connection.execute(_REUSE, {"registration_id": registration_id, **values})
-            connection.execute(_RENAME_MAIL, {"notification_id": notification_id, "new_kind": FIRST_MAIL[status],
-                                           "new_dedupe_key": _round_key(now)})
+            written = _write_registration(connection, seminar_id, email_key, rules.earlier_id, values, seated=False)
+        registration_id, notification_id = written
         return Outcome(registration_id, status, seminar_id), [notification_id]
+
+
+def _write_registration(connection: Connection, seminar_id: int, email_key: str, earlier_id: int | None,
+                        values: dict, seated: bool) -> tuple[int, int] | None:
+    """Take a seat if ``seated``, write the registration and its first mail; their ids, or None without a seat.
+
+    A cancelled or expired earlier registration of the address is reused, with a new token.
+    """
+    kind, dedupe_key = FIRST_MAIL[values["status"]], _round_key(values["created_at"])
+    if connection.dialect.name == "postgresql":
+        params = {"seat_seminar_id": seminar_id, "seat_updated_at": utcnow(), "registration_id": earlier_id,
+                  **mail_params(kind, dedupe_key)}
+        row = {"seminar_id": seminar_id, "email_key": email_key, "token_nonce": new_nonce(), "feed_nonce": new_nonce(),
+               **values}
+        params.update(("row_" + column, value) for column, value in row.items())
+        written = connection.execute(_ONE_STATEMENT[seated, earlier_id is not None], params).first()
+        return tuple(written) if written else None
+    # SQLite: the transaction holds the database's write lock throughout, so the
+    # seat can come first and each row is written once, with its final status.
+    if seated and not take_seat(connection, seminar_id):
+        return None
+    if earlier_id is None:
+        registration_id = connection.execute(
+            _INSERT, {"seminar_id": seminar_id, "email_key": email_key, **values}
+        ).scalar_one()
+    else:
+        registration_id = earlier_id
+        connection.execute(_REUSE, {"registration_id": registration_id, "token_nonce": new_nonce(), **values})
+    return registration_id, add_notification(connection, registration_id, kind, dedupe_key)
 
 
 def _registration_values(runtime, rules, form, answers, status, now) -> dict:
@@ -218,6 +293,8 @@ def _round(registration: Registration) -> str:
 
 def _already_registered_mail(connection: Connection, registration_id: int, now: datetime) -> int | None:
     # At most one such mail an hour, so the form cannot be used to flood an inbox.
+    # Two attempts at once may both find none: the second INSERT then breaks the
+    # mail's unique key, and ``register`` answers again from the first one's rows.
     key = "already:" + now.strftime("%Y%m%d%H")
     exists = connection.scalar(
         select(Notification.id).where(
