@@ -13,10 +13,7 @@ test: install-test
 
 bench: install-test
 	command -v wrk >/dev/null || apt-get install -y -q wrk
-	$(PY) -m bench.registration
-	$(PY) -m bench.feeds
-	$(PY) -m bench.mail
-	$(PY) -m bench.exports
+	$(PY) -m bench
 
 bench-mail: install-test
 	$(PY) -m bench.mail

@@ -22,14 +22,24 @@ import tempfile
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import insert
 
-from bench.databases import throwaway_postgres
+from bench.report import Row, against, below, print_table
+from bench.stack import databases
 from services.registration.exports import export_attendees, registrations_query
 from shared.db import make_engine, make_session_factory, read_session, write_transaction
 from shared.migrate import upgrade
-from shared.models import Organiser, Question, QuestionKind, Registration, RegistrationStatus, Seminar, SeminarStatus
+from shared.models import (
+    Organiser,
+    Question,
+    QuestionKind,
+    Registration,
+    RegistrationStatus,
+    Seminar,
+    SeminarStatus,
+)
 from shared.times import utcnow
 
 REGISTRATIONS = 100_000
@@ -155,34 +165,29 @@ def status_kb(field: str) -> int:
         return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
 
 
-def measure(database_url: str, name: str) -> list[tuple[str, str, str, str, str, str]]:
-    """Table rows of one database: CSV time against the baseline, then memory of CSV and XLSX."""
+def measure(database_url: str, name: str) -> list[Row]:
+    """Rows of one database: CSV time against the baseline, then memory of CSV and XLSX."""
     scope = add_registrations(database_url)
     export, base = times(database_url, scope)
-    rows = [(f"CSV export time, {name}", f"{export:.2f} s", f"{base:.2f} s", f"{base / export:.2f}",
-             f">= {TIME_TARGET}", "")]
+    rows = [against(f"CSV export time, {name}", export, base, "s", TIME_TARGET, lower_is_better=True)]
     for fmt in ("csv", "xlsx"):
         figures = memory(database_url, scope, fmt)
-        rows.append((f"{fmt.upper()} export memory rise, {name}", f"{figures['rise_mb']:.0f} MB", "", "",
-                     f"< {MEMORY_TARGET_MB} MB",
-                     f"process peak {figures['peak_mb']:.0f} MB, export {figures['seconds']:.1f} s"))
+        rows.append(below(f"{fmt.upper()} export memory rise, {name}", figures["rise_mb"], "MB", MEMORY_TARGET_MB,
+                          note=f"process peak {figures['peak_mb']:.0f} MB, export {figures['seconds']:.1f} s"))
     return rows
 
 
-def main() -> int:
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        rows += measure(f"sqlite:///{tmp}/bench.db", "sqlite")
-        with throwaway_postgres() as url:
-            if url:
-                rows += measure(url, "postgresql")
+def run() -> list[Row]:
+    """Every export figure, on SQLite and, where it runs, PostgreSQL."""
+    with tempfile.TemporaryDirectory() as tmp, databases(Path(tmp), "exports") as urls:
+        return [row for name, database_url in urls for row in measure(database_url, name)]
 
-    print(f"\nattendee export, {REGISTRATIONS} registrations with 2 questions; time: median of {ROUNDS} interleaved "
-          "rounds, baseline a plain csv.writer over the same SELECT into /dev/null, ratio baseline/export; "
-          "memory: peak RSS rise during the export in a fresh process")
-    print(f"{'path':<38}{'figure':>9}{'baseline':>10}{'ratio':>7}{'target':>10}  note")
-    for path, figure, base, ratio, target, note in rows:
-        print(f"{path:<38}{figure:>9}{base:>10}{ratio:>7}{target:>10}  {note}")
+
+def main() -> int:
+    """Run the export benchmark and print its table."""
+    print_table(f"attendee export, {REGISTRATIONS} registrations with 2 questions; time: median of {ROUNDS} "
+                "interleaved rounds, baseline a plain csv.writer over the same SELECT into /dev/null, ratio "
+                "baseline/export; memory: peak RSS rise during the export in a fresh process", run())
     return 0
 
 

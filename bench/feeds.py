@@ -14,16 +14,25 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bench.load import CONNECTIONS, GUNICORN, require_wrk, wrk
+from bench.load import CONNECTIONS, GUNICORN, require_wrk
+from bench.report import Row, against, print_table
+from bench.stack import (
+    SECRET,
+    gunicorn,
+    median_rates,
+    memory_app,
+    redis_server,
+    service_env,
+)
+from services.calendar_feed.feeds import all_seminars_feed
+from shared.config import Settings
 from shared.db import make_engine, make_session_factory, read_session, write_transaction
 from shared.migrate import upgrade
 from shared.models import Organiser, Seminar, SeminarStatus, Series
-from shared.config import Settings
 from shared.times import utcnow
-from services.calendar_feed.feeds import all_seminars_feed
-from tests.servers import GunicornServer, RedisServer, http
+from tests.servers import http
 
-SECONDS = 8
+SECONDS = 5
 ROUNDS = 3
 FEED_SEMINARS = 200
 REBUILD_SIZES = (200, 5000)
@@ -48,37 +57,22 @@ def add_seminars(database_url: str, count: int) -> None:
     engine.dispose()
 
 
-def serve_and_compare(database_url: str, redis_url: str, tmp: Path) -> list[tuple[str, float, float, float]]:
-    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": "bench-secret-key-0123456789",
-           "PATH": "/usr/bin:/bin"}
-    feed = GunicornServer("services.calendar_feed:create_app()", env, **GUNICORN)
-    feed.start()
-    try:
+def serve_and_compare(database_url: str, redis_url: str, tmp: Path) -> list[Row]:
+    """Full answers and 304s of the feed service against the minimal app serving the same bytes."""
+    env = service_env(database_url, redis_url)
+    with gunicorn("services.calendar_feed:create_app()", env) as feed:
         status, headers, body = http("GET", f"{feed.url}/calendar/events.ics")
         assert status == 200 and body.count(b"BEGIN:VEVENT") == FEED_SEMINARS
-        (tmp / "feed.ics").write_bytes(body)
-        baseline = GunicornServer("bench.feed_baseline:create_app()", {**env, "BENCH_FEED_FILE": str(tmp / "feed.ics")},
-                                  **GUNICORN)
-        baseline.start()
-        try:
-            etag = {k.lower(): v for k, v in headers.items()}["etag"]
-            urls = {"feed": f"{feed.url}/calendar/events.ics", "base": f"{baseline.url}/feed.ics"}
-            rates = {(kind, side): [] for kind in TARGETS for side in urls}
-            for _round in range(ROUNDS):  # interleaved, medians: noise hits both sides alike
-                for kind in TARGETS:
-                    for side, url in urls.items():
-                        rate, bad = wrk(url, SECONDS, headers={"If-None-Match": etag} if kind == "304" else None)
-                        assert bad == 0 or kind == "304", f"{bad} failed requests"
-                        rates[(kind, side)].append(rate)
-        finally:
-            baseline.stop()
-    finally:
-        feed.stop()
-    rows = []
-    for kind in TARGETS:
-        full, base = statistics.median(rates[(kind, "feed")]), statistics.median(rates[(kind, "base")])
-        rows.append((f"GET all-seminars feed ({FEED_SEMINARS}), {kind}", full, base, TARGETS[kind]))
-    return rows
+        with memory_app({"feed.ics": body}, tmp / "bodies", env) as baseline:
+            revalidate = {"If-None-Match": {k.lower(): v for k, v in headers.items()}["etag"]}
+            requests = {(kind, side): {"url": url, "headers": revalidate if kind == "304" else None}
+                        for kind in TARGETS
+                        for side, url in (("feed", f"{feed.url}/calendar/events.ics"),
+                                          ("base", f"{baseline.url}/feed.ics"))}
+            rates = median_rates(requests, SECONDS, ROUNDS)
+    return [against(f"GET all-seminars feed ({FEED_SEMINARS}), {kind}", rates[(kind, "feed")], rates[(kind, "base")],
+                    "req/s", target)
+            for kind, target in TARGETS.items()]
 
 
 def rebuild_seconds(database_url: str, settings: Settings) -> float:
@@ -95,34 +89,29 @@ def rebuild_seconds(database_url: str, settings: Settings) -> float:
     return statistics.median(times)
 
 
-def main() -> int:
+def run() -> list[Row]:
+    """The feed under load against its baseline, then the rebuild times."""
     require_wrk()
-    settings = Settings(secret_key="bench-secret-key-0123456789")
+    settings = Settings(secret_key=SECRET)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        redis = RedisServer(tmp)
-        redis.start()
-        try:
+        with redis_server(tmp) as redis_url:
             database_url = f"sqlite:///{tmp}/feeds.db"
             upgrade(database_url)
             add_seminars(database_url, FEED_SEMINARS)
-            rows = serve_and_compare(database_url, redis.url, tmp)
-        finally:
-            redis.stop()
-        rebuilds = {}
+            rows = serve_and_compare(database_url, redis_url, tmp)
         for size in REBUILD_SIZES:
             database_url = f"sqlite:///{tmp}/rebuild-{size}.db"
             upgrade(database_url)
             add_seminars(database_url, size)
-            rebuilds[size] = rebuild_seconds(database_url, settings)
+            rows.append(Row(f"feed rebuild, {size} seminars", rebuild_seconds(database_url, settings) * 1000, "ms"))
+    return rows
 
-    print(f"\ncalendar feed, gunicorn {GUNICORN}, wrk {CONNECTIONS} connections, "
-          f"median of {ROUNDS} interleaved rounds of {SECONDS} s")
-    print(f"{'path':<40}{'req/s':>10}{'baseline':>10}{'ratio':>8}{'target':>8}")
-    for path, full, base, target in rows:
-        print(f"{path:<40}{full:>10.0f}{base:>10.0f}{full / base:>8.2f}{target:>8.1f}")
-    for size, seconds in rebuilds.items():
-        print(f"{'feed rebuild, ' + str(size) + ' seminars':<40}{seconds * 1000:>9.0f} ms")
+
+def main() -> int:
+    """Run the feed benchmark and print its table."""
+    print_table(f"calendar feed, gunicorn {GUNICORN}, wrk {CONNECTIONS} connections, "
+                f"median of {ROUNDS} interleaved rounds of {SECONDS} s", run())
     return 0
 
 

@@ -21,14 +21,18 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
-from bench.databases import throwaway_postgres
+from bench.report import Row, against, print_table
+from bench.stack import SECRET, databases, redis_server
 from scripts.local_ports import free_port, port_is_free
+from services.notifications.mails import build_mail
 from shared.config import Settings
 from shared.db import read_session, write_transaction
 from shared.migrate import upgrade
@@ -45,30 +49,33 @@ from shared.models import (
 from shared.outbox import add_notification, dispatch
 from shared.runtime import Runtime, make_runtime
 from shared.times import utcnow
-from services.notifications.mails import build_mail
-from tests.servers import PROJECT_ROOT, RedisServer
+from tests.servers import PROJECT_ROOT
 
 MAILS = 300
 ROUNDS = 3
 # As scripts/devstack.py and docker-compose.yml run the worker.
 WORKER_PROCESSES, WORKER_THREADS = 2, 8
 TARGET = 0.5
-SECRET = "bench-secret-key-0123456789"
 
 
-def start_sink() -> tuple[subprocess.Popen, int]:
-    """An aiosmtpd server that accepts and discards every mail, in its own process."""
+@contextmanager
+def smtp_sink() -> Iterator[int]:
+    """An aiosmtpd server that accepts and discards every mail, in its own process; yields its port."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 20
-    while port_is_free(port):
-        if process.poll() is not None or time.monotonic() > deadline:
-            sys.exit("the SMTP sink did not start")
-        time.sleep(0.05)
-    return process, port
+    try:
+        deadline = time.monotonic() + 20
+        while port_is_free(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                sys.exit("the SMTP sink did not start")
+            time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 def start_worker(env: dict[str, str], processes: int, threads: int) -> subprocess.Popen:
@@ -91,6 +98,7 @@ def start_worker(env: dict[str, str], processes: int, threads: int) -> subproces
 
 
 def stop_worker(process: subprocess.Popen) -> None:
+    """Stop every process of the worker."""
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(30)
 
@@ -167,6 +175,7 @@ def baseline(port: int, mails: list) -> float:
 
 
 def measure(database_url: str, redis_url: str, port: int, processes: int, threads: int) -> tuple[float, float]:
+    """Median mails per second of the worker and of the smtplib loop on one database."""
     upgrade(database_url)
     settings = Settings(database_url=database_url, redis_url=redis_url, mail_url=f"smtp://127.0.0.1:{port}",
                         secret_key=SECRET)
@@ -189,29 +198,22 @@ def measure(database_url: str, redis_url: str, port: int, processes: int, thread
     return statistics.median(rates["full"]), statistics.median(rates["base"])
 
 
-def main() -> int:
+def run(processes: int = WORKER_PROCESSES) -> list[Row]:
+    """The worker (``processes`` x WORKER_THREADS) against the smtplib loop, on each database."""
     rows = []
-    sink, port = start_sink()
-    with tempfile.TemporaryDirectory() as tmp:
-        redis = RedisServer(Path(tmp))
-        redis.start()
-        try:
-            sqlite = f"sqlite:///{tmp}/bench.db"
-            rows.append(("sqlite", *measure(sqlite, redis.url, port, WORKER_PROCESSES, WORKER_THREADS)))
-            with throwaway_postgres() as url:
-                if url:
-                    rows.append(("postgresql", *measure(url, redis.url, port, WORKER_PROCESSES, WORKER_THREADS)))
-        finally:
-            redis.stop()
-            sink.terminate()
-            sink.wait(10)
+    with (tempfile.TemporaryDirectory() as tmp, smtp_sink() as port, redis_server(Path(tmp)) as redis_url,
+          databases(Path(tmp), "mail") as urls):
+        for name, database_url in urls:
+            full, base = measure(database_url, redis_url, port, processes, WORKER_THREADS)
+            rows.append(against(f"mails queue to SMTP, {name}", full, base, "mails/s", TARGET,
+                                note=f"worker {processes} x {WORKER_THREADS}"))
+    return rows
 
-    print(f"\nmails from queue to SMTP server, {MAILS} mails, median of {ROUNDS} interleaved rounds; "
-          "baseline: the same mails in a plain smtplib loop over one connection")
-    print(f"worker: {WORKER_PROCESSES} processes x {WORKER_THREADS} threads; {os.cpu_count()} CPUs")
-    print(f"{'path':<32}{'mails/s':>10}{'baseline/s':>12}{'ratio':>8}{'target':>8}")
-    for path, full, base in rows:
-        print(f"{'worker, ' + path:<32}{full:>10.0f}{base:>12.0f}{full / base:>8.2f}{TARGET:>8.1f}")
+
+def main() -> int:
+    """Run the mail benchmark and print its table."""
+    print_table(f"mails from queue to SMTP server, {MAILS} mails, median of {ROUNDS} interleaved rounds; "
+                f"baseline: the same mails in a plain smtplib loop over one connection; {os.cpu_count()} CPUs", run())
     return 0
 
 

@@ -12,18 +12,19 @@ import statistics
 import sys
 import tempfile
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 from bench.baseline_app import create_table
-from bench.databases import throwaway_postgres
 from bench.load import CONNECTIONS, GUNICORN, require_wrk, wrk
+from bench.report import Row, against, print_table
+from bench.stack import databases, gunicorn, redis_server, service_env
 from shared.db import make_engine, make_session_factory, write_transaction
 from shared.migrate import upgrade
 from shared.models import Organiser, Seminar, SeminarStatus
 from shared.times import utcnow
-from tests.servers import GunicornServer, RedisServer
 
-SECONDS = 8
+SECONDS = 6
 ROUNDS = 3
 TARGET = 0.4
 LUA = Path(__file__).with_name("post.lua")
@@ -48,51 +49,44 @@ def seminar_for_load(database_url: str) -> int:
 
 
 def measure(database_url: str, redis_url: str) -> tuple[float, float, int]:
+    """Median registrations per second of the full path and of the bare insert, and the answers not 2xx."""
     upgrade(database_url)
     create_table(database_url)
     seminar_id = seminar_for_load(database_url)
-    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": "bench-secret-key-0123456789",
-           # Limits stay on, as in production; the per-IP one is raised since all load comes from one address.
-           "RATE_LIMIT_PER_IP": "1000000/minute", "PATH": "/usr/bin:/bin"}
+    # Limits stay on, as in production; the per-IP one is raised since all load comes from one address.
+    env = service_env(database_url, redis_url, RATE_LIMIT_PER_IP="1000000/minute")
     apps = {"full": ("services.registration:create_app()", f"/api/v1/events/{seminar_id}/registrations"),
             "base": ("bench.baseline_app:create_app()", "/insert")}
-    servers = {name: GunicornServer(spec, env, **GUNICORN) for name, (spec, _path) in apps.items()}
     rates: dict[str, list[float]] = {name: [] for name in apps}
     bad = 0
-    for server in servers.values():
-        server.start()
-    try:
+    with ExitStack() as stack:
+        servers = {name: stack.enter_context(gunicorn(spec, env)) for name, (spec, _path) in apps.items()}
         # Interleaved rounds, median of each: a noisy neighbour then hurts both sides alike.
         for _round in range(ROUNDS):
             for name, (_spec, path) in apps.items():
                 rate, non_2xx = wrk(servers[name].url + path, SECONDS, LUA)
                 rates[name].append(rate)
                 bad += non_2xx
-    finally:
-        for server in servers.values():
-            server.stop()
     return statistics.median(rates["full"]), statistics.median(rates["base"]), bad
 
 
-def main() -> int:
-    require_wrk()
+def run() -> list[Row]:
+    """Registration POSTs through the full path against the bare insert, on each database."""
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        redis = RedisServer(Path(tmp))
-        redis.start()
-        try:
-            rows.append(("sqlite", *measure(f"sqlite:///{tmp}/bench.db", redis.url)))
-            with throwaway_postgres() as url:
-                if url:
-                    rows.append(("postgresql", *measure(url, redis.url)))
-        finally:
-            redis.stop()
+    with (tempfile.TemporaryDirectory() as tmp, redis_server(Path(tmp)) as redis_url,
+          databases(Path(tmp), "registration") as urls):
+        for name, database_url in urls:
+            full, base, failed = measure(database_url, redis_url)
+            rows.append(against(f"registration POST, {name}", full, base, "req/s", TARGET,
+                                note=f"{failed} answers not 2xx" if failed else ""))
+    return rows
 
-    print(f"\nregistration POST, gunicorn {GUNICORN}, wrk {CONNECTIONS} connections, "
-          f"median of {ROUNDS} interleaved rounds of {SECONDS} s")
-    print(f"{'database':<12}{'full path/s':>14}{'bare insert/s':>16}{'ratio':>8}{'target':>8}{'non-2xx':>9}")
-    for database, full, base, bad in rows:
-        print(f"{database:<12}{full:>14.0f}{base:>16.0f}{full / base:>8.2f}{TARGET:>8.1f}{bad:>9}")
+
+def main() -> int:
+    """Print the registration rows."""
+    require_wrk()
+    print_table(f"registration POST, gunicorn {GUNICORN}, wrk {CONNECTIONS} connections, "
+                f"median of {ROUNDS} interleaved rounds of {SECONDS} s", run())
     return 0
 
 
