@@ -48,6 +48,9 @@ class Settings:
     # Seconds a cached feed is served at most without being rebuilt, in case a
     # change could not announce itself (Redis was away at that moment).
     feed_cache_seconds: int = 600
+    # Seconds a public seminar answer (what embedded forms load) is reused by a
+    # process; changes to seminars show at once, seats left within this time.
+    public_cache_seconds: int = 2
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -72,6 +75,7 @@ class Settings:
             rate_limit_per_email=env.get("RATE_LIMIT_PER_EMAIL", defaults.rate_limit_per_email),
             feed_keep_cancelled_days=_int(env, "FEED_KEEP_CANCELLED_DAYS", defaults.feed_keep_cancelled_days),
             feed_cache_seconds=_int(env, "FEED_CACHE_SECONDS", defaults.feed_cache_seconds),
+            public_cache_seconds=_int(env, "PUBLIC_CACHE_SECONDS", defaults.public_cache_seconds),
         )
         settings.check()
         return settings

@@ -200,6 +200,7 @@ class Seminar(Timestamps, Base):
     # NULL capacity means unlimited seats.
     capacity: Mapped[Optional[int]] = mapped_column(Integer)
     # Pending plus confirmed registrations; changed only by conditional UPDATEs.
+    # On PostgreSQL the table keeps room on its pages for these updates (migration 0005).
     seats_taken: Mapped[int] = mapped_column(Integer, default=0)
     waitlist_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     double_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)

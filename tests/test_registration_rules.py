@@ -274,7 +274,8 @@ def test_form_posts_must_be_json(settings, runtime):
 
 def test_public_seminar_answers_304_until_seats_change(settings, runtime):
     seminar_id = add_seminar(runtime, double_opt_in=False)
-    client = create_app(settings).test_client()
+    # Without the short per-process reuse (tests/test_public_cache.py), seats show at once.
+    client = create_app(settings.with_overrides(public_cache_seconds=0)).test_client()
     first = client.get(f"/api/v1/events/{seminar_id}")
     etag = first.headers["ETag"]
     assert client.get(f"/api/v1/events/{seminar_id}", headers={"If-None-Match": etag}).status_code == 304

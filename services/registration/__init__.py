@@ -10,11 +10,13 @@ from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
 from shared.config import Settings
+from shared.feed_version import FeedVersionWatcher
 from shared.health import health
 from shared.problems import PROBLEMS, STATUS_CODES, negotiated_language, problem
 from shared.runtime import make_runtime
 from services.registration.auth import configure_sessions
 from services.registration.limits import install_limits
+from services.registration.public_cache import PublicAnswers
 from services.registration.schemas import ProblemDetails
 
 MAX_BODY_BYTES = 64 * 1024
@@ -94,6 +96,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     runtime = make_runtime(settings)
     app.extensions["runtime"] = runtime
+    versions = FeedVersionWatcher(settings.redis_url)
+    runtime.closers.append(versions.close)
+    app.extensions["public_answers"] = PublicAnswers(versions, settings.public_cache_seconds)
 
     from services.registration.api import api as public_api
     from services.registration.manage_api import manage_api

@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 
 from shared.db import read_session
 from shared.problems import problem
+from services.registration.public_cache import PublicAnswers
 from services.registration.questions import AnswersInvalid
 from services.registration.registrations import RegistrationRefused, register
 from services.registration.schemas import (
@@ -46,15 +47,19 @@ class Seminars(MethodView):
     def get(self, filters):
         """Upcoming published seminars, soonest first."""
         runtime = _runtime()
-        with read_session(runtime.sessions) as session:
-            seminars = list_public_seminars(
-                session,
-                series_slug=filters.get("series"),
-                organiser_slug=filters.get("organiser"),
-                ends_after=filters.get("from_"),
-                starts_before=filters.get("to"),
-            )
-            return cacheable([public_view(s, runtime.settings) for s in seminars], SeminarPublic(many=True))
+
+        def build() -> bytes:
+            with read_session(runtime.sessions) as session:
+                seminars = list_public_seminars(
+                    session,
+                    series_slug=filters.get("series"),
+                    organiser_slug=filters.get("organiser"),
+                    ends_after=filters.get("from_"),
+                    starts_before=filters.get("to"),
+                )
+                return _json([public_view(s, runtime.settings) for s in seminars], SeminarPublic(many=True))
+
+        return cacheable(_answers().get(("list", *sorted(filters.items())), build))
 
 
 @api.route("/events/<int:event_id>")
@@ -64,11 +69,16 @@ class SeminarDetail(MethodView):
     def get(self, event_id):
         """One published seminar with seats left and whether registration is open."""
         runtime = _runtime()
-        with read_session(runtime.sessions) as session:
-            seminar = find_public_seminar(session, event_id)
-            if seminar is None:
-                return problem(404, "seminar_not_found")
-            return cacheable(public_view(seminar, runtime.settings), SeminarPublic())
+
+        def build() -> bytes | None:
+            with read_session(runtime.sessions) as session:
+                seminar = find_public_seminar(session, event_id)
+                return None if seminar is None else _json(public_view(seminar, runtime.settings), SeminarPublic())
+
+        body = _answers().get(("seminar", event_id), build)
+        if body is None:
+            return problem(404, "seminar_not_found")
+        return cacheable(body)
 
 
 @api.route("/events/<int:event_id>/registrations")
@@ -92,9 +102,16 @@ class Registrations(MethodView):
         return {"status": outcome.status, "seminar_id": outcome.seminar_id}
 
 
-def cacheable(view, schema) -> Response:
+def _answers() -> PublicAnswers:
+    return current_app.extensions["public_answers"]
+
+
+def _json(view, schema) -> bytes:
+    return json.dumps(schema.dump(view), ensure_ascii=False).encode()
+
+
+def cacheable(body: bytes) -> Response:
     """Answer with a strong ETag so that embedded forms can revalidate cheaply (304)."""
-    body = json.dumps(schema.dump(view), ensure_ascii=False).encode()
     response = Response(body, mimetype="application/json")
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
     # Seats change by the minute: caches must revalidate, but may keep the bytes.

@@ -1,0 +1,73 @@
+"""Public seminar answers are reused briefly per process, and dropped at once when a seminar changes."""
+
+from __future__ import annotations
+
+from shared.db import write_transaction
+from shared.feed_version import FeedVersionWatcher
+from shared.models import Seminar
+from services.registration import create_app
+from services.registration.public_cache import PublicAnswers
+from services.registration.registrations import register
+from tests.factories import make_seminar
+from tests.servers import wait_until
+
+
+def person(n: int) -> dict:
+    return {"name": f"Person {n}", "email": f"person{n}@example.org", "consent": True, "language": "de"}
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_seats_left_are_at_most_the_cache_time_old(settings, runtime):
+    with write_transaction(runtime.sessions) as session:
+        seminar_id = make_seminar(session, capacity=20, double_opt_in=False).id
+    app = create_app(settings.with_overrides(public_cache_seconds=2))
+    clock = Clock()
+    versions = FeedVersionWatcher(settings.redis_url)
+    app.extensions["public_answers"] = PublicAnswers(versions, 2, clock)
+    client = app.test_client()
+    assert client.get(f"/api/v1/events/{seminar_id}").json["seats_left"] == 20
+
+    register(runtime, seminar_id, person(1))
+    clock.now += 1.5
+    assert client.get(f"/api/v1/events/{seminar_id}").json["seats_left"] == 20  # reused
+    clock.now += 1.0
+    assert client.get(f"/api/v1/events/{seminar_id}").json["seats_left"] == 19  # older than 2 s: built anew
+    versions.close()
+    app.extensions["runtime"].close()
+
+
+def test_a_changed_seminar_shows_at_once_in_every_answer(settings, runtime):
+    with write_transaction(runtime.sessions) as session:
+        seminar_id = make_seminar(session, title="Vorher").id
+    app = create_app(settings.with_overrides(public_cache_seconds=3600))
+    client = app.test_client()
+    assert client.get(f"/api/v1/events/{seminar_id}").json["title"] == "Vorher"
+    assert [s["title"] for s in client.get("/api/v1/events").json] == ["Vorher"]
+
+    with write_transaction(runtime.sessions) as session:
+        session.get(Seminar, seminar_id).title = "Nachher"  # an ORM change announces itself
+
+    wait_until(lambda: client.get(f"/api/v1/events/{seminar_id}").json["title"] == "Nachher", timeout=5,
+               message="the changed title")
+    assert [s["title"] for s in client.get("/api/v1/events").json] == ["Nachher"]
+    app.extensions["runtime"].close()
+
+
+def test_without_redis_every_answer_is_built(settings, runtime):
+    with write_transaction(runtime.sessions) as session:
+        seminar_id = make_seminar(session, capacity=20, double_opt_in=False).id
+    app = create_app(settings.with_overrides(redis_url="redis://127.0.0.1:1/0", public_cache_seconds=3600))
+    client = app.test_client()
+    assert client.get(f"/api/v1/events/{seminar_id}").json["seats_left"] == 20
+    register(runtime, seminar_id, person(1))
+    assert client.get(f"/api/v1/events/{seminar_id}").json["seats_left"] == 19
+    app.extensions["runtime"].close()
