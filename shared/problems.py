@@ -102,6 +102,12 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "de": ("Token nicht gefunden", "Dieses Token gibt es nicht oder es ist schon widerrufen."),
         "en": ("Token not found", "This token does not exist or is already revoked."),
     },
+    "origin_not_allowed": {
+        "de": ("Website nicht freigegeben", "Diese Website darf das Anmeldeformular nicht einbetten. "
+               "Der Veranstalter kann sie in seinen Einstellungen freigeben."),
+        "en": ("Website not allowed", "This website may not embed the registration form. "
+               "The organiser can allow it in their settings."),
+    },
     "not_found": {
         "de": ("Nicht gefunden", "Diese Adresse gibt es nicht."),
         "en": ("Not found", "There is nothing at this address."),

@@ -101,8 +101,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["public_answers"] = PublicAnswers(versions, settings.public_cache_seconds)
 
     from services.registration.api import api as public_api
+    from services.registration.embed import embed
     from services.registration.manage_api import manage_api
     from services.registration.manage_pages import manage_pages
+    from services.registration.origins import install_origin_checks
     from services.registration.pages import pages
 
     configure_sessions(app, settings)
@@ -113,6 +115,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(pages)
     app.register_blueprint(manage_pages)
     app.register_blueprint(health)
+    app.register_blueprint(embed)
+    # Before the limits: a refused origin costs no Redis round trip and no attempt.
+    install_origin_checks(app)
     install_limits(app, runtime.redis, settings)
     app.add_url_rule("/docs/assets/<path:filename>", "docs_assets", _docs_asset)
     return app

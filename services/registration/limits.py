@@ -24,8 +24,8 @@ from shared.redis_keys import rate_limit_prefix
 
 log = logging.getLogger(__name__)
 
-# Every way to register: the JSON API and the server-rendered form.
-REGISTRATION_ENDPOINTS = ("public_api.Registrations", "pages.seminar_form_post")
+# Every way to register: the JSON API, the server-rendered form and the embedded form.
+REGISTRATION_ENDPOINTS = ("public_api.Registrations", "pages.seminar_form_post", "embed.seminar_form_post")
 
 # KEYS: one counter per rule; ARGV: amount and window seconds per rule.
 # Returns the 1-based index of the first rule the request exceeds, or 0.

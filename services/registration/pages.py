@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
@@ -70,22 +72,45 @@ def index():
 @pages.get("/events/<int:event_id>")
 def seminar_page(event_id: int):
     """A seminar's public page with its registration form."""
-    return _render_seminar(event_id)
+    return render_seminar(event_id)
 
 
 @pages.post("/events/<int:event_id>")
 def seminar_form_post(event_id: int):
     """Registration by plain form post (works without JavaScript)."""
-    runtime = _runtime()
     language = page_language()
+    posted = submit_form(event_id, language)
+    if posted.status:
+        return redirect(url_for("pages.registered", event_id=event_id, status=posted.status, lang=language))
+    return render_seminar(event_id, errors=posted.errors, values=posted.values, form_problem=posted.problem,
+                          status=posted.http_status)
+
+
+@dataclass(frozen=True)
+class FormPost:
+    """What a posted registration form led to: a status to report, or what to show again."""
+
+    status: str | None = None
+    errors: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)
+    problem: str | None = None
+    http_status: int = 200
+
+
+def submit_form(event_id: int, language: str) -> FormPost:
+    """Check the form token, the honeypot and the fill time of a posted form, then register.
+
+    The seminar page and the embedded form (``embed``) both post here.
+    """
+    runtime = _runtime()
     age = form_token_age(runtime.settings.secret_key, request.form.get("form_token", ""), event_id,
                          MAX_FORM_AGE_SECONDS)
     if age is None:
-        return _render_seminar(event_id, form_problem="form_expired", status=400)
+        return FormPost(problem="form_expired", http_status=400)
     if request.form.get("website") or age < MIN_FILL_SECONDS:
-        # Honeypot filled or posted faster than a person types: answer like a
+        # A filled honeypot or a post faster than a person types: answer like a
         # success so that bots learn nothing, but store nothing.
-        return redirect(url_for("pages.registered", event_id=event_id, status="pending", lang=language))
+        return FormPost(status="pending")
     raw = {
         "name": request.form.get("name", ""),
         "email": request.form.get("email", ""),
@@ -95,19 +120,17 @@ def seminar_form_post(event_id: int):
         "source_page": request.referrer[:500] if request.referrer else None,
     }
     try:
-        form = RegistrationInput().load(raw)
-        outcome = register(runtime, event_id, form)
+        outcome = register(runtime, event_id, RegistrationInput().load(raw))
     except ValidationError as error:
-        errors = translate_field_errors(error.messages, language)
-        return _render_seminar(event_id, errors=errors, values=raw, status=422)
+        return FormPost(errors=translate_field_errors(error.messages, language), values=raw, http_status=422)
     except AnswersInvalid as invalid:
-        errors = {"answers": translate_field_errors(invalid.errors, language)}
-        return _render_seminar(event_id, errors=errors, values=raw, status=422)
+        return FormPost(errors={"answers": translate_field_errors(invalid.errors, language)}, values=raw,
+                        http_status=422)
     except RegistrationRefused as refused:
         if refused.status == 404:
             abort(404)
-        return _render_seminar(event_id, form_problem=refused.code, values=raw, status=refused.status)
-    return redirect(url_for("pages.registered", event_id=event_id, status=outcome.status.value, lang=language))
+        return FormPost(problem=refused.code, values=raw, http_status=refused.status)
+    return FormPost(status=outcome.status.value)
 
 
 def _answers_from_form(event_id: int) -> dict:
@@ -138,7 +161,9 @@ def registered(event_id: int):
         return render_template("registered.html", seminar=seminar, status=status)
 
 
-def _render_seminar(event_id: int, *, errors=None, values=None, form_problem=None, status=200):
+def render_seminar(event_id: int, *, template: str = "seminar.html", form_action: str | None = None,
+                   errors=None, values=None, form_problem=None, status=200, **context):
+    """A seminar's page with its registration form (``template``: the public page or the embedded one)."""
     runtime = _runtime()
     language = page_language()
     with read_session(runtime.sessions) as session:
@@ -147,7 +172,7 @@ def _render_seminar(event_id: int, *, errors=None, values=None, form_problem=Non
             abort(404)
         closed_reason = window_problem(seminar)
         html = render_template(
-            "seminar.html",
+            template,
             seminar=seminar,
             closed_reason=closed_reason,
             closed_text=PROBLEMS[closed_reason][language][1] if closed_reason else None,
@@ -156,6 +181,8 @@ def _render_seminar(event_id: int, *, errors=None, values=None, form_problem=Non
             problem_text=_problem_text(form_problem, language) if form_problem else None,
             form_token=make_form_token(runtime.settings.secret_key, event_id),
             consent_text=CONSENT_TEXT[language],
+            form_action=form_action or url_for("pages.seminar_form_post", event_id=event_id, lang=language),
+            **context,
         )
         return html, status
 
