@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ HOST = os.environ.get("HOST", "127.0.0.1")
 REGISTRATION_PORT = int(os.environ.get("REGISTRATION_PORT", "8000"))
 CALENDAR_PORT = int(os.environ.get("CALENDAR_PORT", "8001"))
 EMBEDDED_REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6380"))
+METRICS_PORT = int(os.environ.get("METRICS_PORT", "9191"))
 
 
 DEMO_ADMIN = "admin@seminare.localhost"
@@ -72,6 +74,14 @@ def start_embedded_redis() -> tuple[subprocess.Popen, str]:
     return process, url
 
 
+def metrics_dir(service: str) -> str:
+    """An empty var/metrics/<service> for prometheus_client's per-process files (old ones would add up)."""
+    path = VAR_DIR / "metrics" / service
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return str(path)
+
+
 def wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: float = 30) -> None:
     """Wait until a started process listens on its port, or stop with its exit code."""
     deadline = time.monotonic() + timeout
@@ -92,6 +102,8 @@ def main() -> int:
     env["SECRET_KEY"] = secret_key()
     env.setdefault("REGISTRATION_BASE_URL", f"http://{HOST}:{REGISTRATION_PORT}")
     env.setdefault("CALENDAR_BASE_URL", f"http://{HOST}:{CALENDAR_PORT}")
+    env.setdefault("LOG_FORMAT", "text")
+    env["METRICS_PORT"] = str(METRICS_PORT if port_is_free(METRICS_PORT) else free_port())
     for port in (REGISTRATION_PORT, CALENDAR_PORT):
         if not port_is_free(port):
             sys.exit(f"Port {port} is in use: is the system already running? Stop it or set "
@@ -106,7 +118,8 @@ def main() -> int:
     subprocess.run([python, "-m", "shared.demo"], env=env, check=True)
     admin_password = create_demo_admin(python, env)
 
-    gunicorn = [python, "-m", "gunicorn", "--workers", "2", "--access-logfile", "-"]
+    # No gunicorn access log: it shows raw paths, which carry participant tokens (the apps log URL rules).
+    gunicorn = [python, "-m", "gunicorn", "--workers", "2"]
     commands = {
         "registration": gunicorn + ["--bind", f"{HOST}:{REGISTRATION_PORT}", "services.registration:create_app()"],
         "calendar_feed": gunicorn + ["--bind", f"{HOST}:{CALENDAR_PORT}", "services.calendar_feed:create_app()"],
@@ -115,7 +128,8 @@ def main() -> int:
     }
     try:
         for name, command in commands.items():
-            processes[name] = subprocess.Popen(command, env=env, start_new_session=True)
+            service_env = {**env, "PROMETHEUS_MULTIPROC_DIR": metrics_dir(name)}
+            processes[name] = subprocess.Popen(command, env=service_env, start_new_session=True)
         wait_for_port(REGISTRATION_PORT, processes["registration"], "registration")
         wait_for_port(CALENDAR_PORT, processes["calendar_feed"], "calendar_feed")
         print_welcome(env, admin_password)
@@ -136,6 +150,9 @@ Alles läuft / everything is running:
   Veranstalter-Seiten:           {registration}/manage/login
                                  {DEMO_ADMIN} / {admin_password}
   Kalender-Feed:                 {env['CALENDAR_BASE_URL']}/calendar/events.ics
+  Metriken (Prometheus):         {registration}/metrics
+                                 {env['CALENDAR_BASE_URL']}/metrics
+                                 http://127.0.0.1:{env['METRICS_PORT']}/metrics (Worker)
   Mails (Maildir):               {maildir}/new
   Redis:                         {env['REDIS_URL']}
   Datenbank:                     {env['DATABASE_URL']}

@@ -156,6 +156,8 @@ class Organiser(Timestamps, Base):
     # Partner origins (scheme://host[:port]) allowed to embed this organiser's forms.
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     retention_days: Mapped[int] = mapped_column(Integer, default=30)
+    # Cancelled and expired registrations are kept only this many days after the fact.
+    retention_days_cancelled: Mapped[int] = mapped_column(Integer, default=7)
 
     series: Mapped[list["Series"]] = relationship(back_populates="organiser")
     seminars: Mapped[list["Seminar"]] = relationship(back_populates="organiser")
@@ -211,6 +213,8 @@ class Seminar(Timestamps, Base):
     # RFC 5545 SEQUENCE: rises whenever time, place or status change.
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     cancelled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Days after the end until its registrations are anonymised; NULL: the organiser's setting.
+    retention_days: Mapped[Optional[int]] = mapped_column(Integer)
 
     organiser: Mapped[Organiser] = relationship(back_populates="seminars")
     series: Mapped[Optional[Series]] = relationship(back_populates="seminars")

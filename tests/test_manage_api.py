@@ -412,3 +412,14 @@ def test_editing_a_published_seminar_tells_participants_only_of_time_and_place(c
                              json={"ends_at": berlin(2032, 2, 4, 12, 0).isoformat(), "title": "Nicht gespeichert"})
     assert backwards.status_code == 422
     assert client.get(f"{MANAGE}/events/{ours.seminar_id}", headers=ours.auth()).json["title"] == "Neuer Titel"
+
+
+def test_a_seminar_may_keep_registrations_shorter_than_its_organiser(client, ours):
+    seminar = client.get(f"{MANAGE}/events/{ours.seminar_id}", headers=ours.auth()).json
+    assert seminar["retention_days"] is None
+    shorter = client.patch(f"{MANAGE}/events/{ours.seminar_id}", json={"retention_days": 3}, headers=ours.auth()).json
+    ends = datetime.fromisoformat(seminar["ends_at"]).date()
+    assert shorter["retention_days"] == 3
+    assert (datetime.fromisoformat(shorter["anonymise_after"]).date() - ends).days in (3, 4)  # a local date
+    refused = client.patch(f"{MANAGE}/events/{ours.seminar_id}", json={"retention_days": 0}, headers=ours.auth())
+    assert refused.status_code == 422 and "retention_days" in refused.json["errors"]

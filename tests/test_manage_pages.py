@@ -584,7 +584,8 @@ def test_token_is_shown_once_works_for_the_api_and_stops_when_revoked(client, ru
 def test_admin_changes_settings_and_a_wrong_partner_origin_is_refused(client, runtime, world):
     log_in(client, world.admin)
     fields = dict(name="Stiftung Engagement", contact_email="team@stiftung.example",
-                  privacy_policy_url="https://stiftung.example/datenschutz", website_url="", retention_days="60")
+                  privacy_policy_url="https://stiftung.example/datenschutz", website_url="", retention_days="60",
+                  retention_days_cancelled="3")
 
     saved = post(client, "/manage/stiftung/settings", allowed_origins="https://www.landkreis.example\r\n\r\n"
                  "https://verband.example/", **fields)
@@ -596,7 +597,8 @@ def test_admin_changes_settings_and_a_wrong_partner_origin_is_refused(client, ru
     with read_session(runtime.sessions) as session:
         organiser = session.get(Organiser, world.ours)
         assert organiser.allowed_origins == ["https://www.landkreis.example", "https://verband.example"]
-        assert (organiser.name, organiser.retention_days, organiser.website_url) == ("Stiftung Engagement", 60, None)
+        assert (organiser.name, organiser.retention_days, organiser.retention_days_cancelled, organiser.website_url) == (
+            "Stiftung Engagement", 60, 3, None)
 
 
 def test_audit_log_shows_who_did_what(client, world):

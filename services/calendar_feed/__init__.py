@@ -7,6 +7,8 @@ from werkzeug.exceptions import HTTPException
 
 from shared.config import Settings
 from shared.health import health
+from shared.logs import configure_logging, install_request_logging
+from shared.metrics import install_metrics
 from shared.problems import STATUS_CODES, problem
 from shared.runtime import make_runtime
 from shared.feed_version import FeedVersionWatcher
@@ -22,6 +24,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     versions = FeedVersionWatcher(settings.redis_url)
     app.extensions["feed_cache"] = FeedCache(runtime.redis, versions, settings.feed_cache_seconds)
     runtime.closers.append(versions.close)
+    configure_logging()
+    install_request_logging(app)
+    install_metrics(app, "calendar_feed")
 
     from services.calendar_feed.routes import feeds
 

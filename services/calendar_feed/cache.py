@@ -22,6 +22,7 @@ import redis
 from werkzeug.http import http_date
 
 from shared.feed_version import FeedVersionWatcher
+from shared.metrics import FEED_CACHE
 from shared.redis_keys import feed_body, feed_meta
 
 
@@ -77,11 +78,14 @@ class FeedCache:
             stamp = None  # without the version nothing cached can be trusted: build afresh
         local = self._entries.get(feed)
         if stamp is not None and self._fresh(local, stamp):
+            FEED_CACHE.labels("hit").inc()
             return local
         shared = self._from_redis(feed, stamp) if stamp is not None else None
         if shared is not None:
+            FEED_CACHE.labels("hit").inc()
             self._remember(feed, shared)
             return shared
+        FEED_CACHE.labels("miss").inc()
         body = build()
         if body is None:
             return None

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from shared.db import write_transaction
+from shared.metrics import NOTIFICATIONS
 from shared.models import CLAIMABLE, Notification, NotificationStatus, Registration, Seminar
 from shared.runtime import Runtime
 from shared.times import utcnow
@@ -40,6 +41,7 @@ def deliver(runtime: Runtime, notification_id: int, now: datetime | None = None)
     reason = why_obsolete(notification, now)
     if reason is not None:
         _finish(runtime, notification_id, NotificationStatus.CANCELLED, error=reason)
+        _record_outcome(notification, NotificationStatus.CANCELLED)
         return Outcome.SKIPPED
     # Rendered outside any transaction, so the database is not held up by templates.
     try:
@@ -49,6 +51,7 @@ def deliver(runtime: Runtime, notification_id: int, now: datetime | None = None)
         # left in "sending", the sweep would hand it back every few minutes for ever.
         log.exception("notification %s could not be rendered", notification_id)
         _finish(runtime, notification_id, NotificationStatus.FAILED, error=f"render: {exc.__class__.__name__}: {exc}")
+        _record_outcome(notification, NotificationStatus.FAILED)
         return Outcome.FAILED
     attempts = notification.attempts
     try:
@@ -56,17 +59,30 @@ def deliver(runtime: Runtime, notification_id: int, now: datetime | None = None)
     except PermanentFailure as failure:
         _finish(runtime, notification_id, NotificationStatus.FAILED, error=str(failure))
         log.warning("notification %s failed permanently", notification_id)
+        _record_outcome(notification, NotificationStatus.FAILED)
         return Outcome.FAILED
     except TemporaryFailure as failure:
         final = attempts >= runtime.settings.mail_max_attempts
         status = NotificationStatus.FAILED if final else NotificationStatus.RETRY
         _finish(runtime, notification_id, status, error=str(failure))
+        _record_outcome(notification, status)
         if final:
             log.warning("notification %s gave up after %s attempts", notification_id, attempts)
             return Outcome.FAILED
         raise
     _finish(runtime, notification_id, NotificationStatus.SENT, message_id=message["Message-ID"])
+    _record_outcome(notification, NotificationStatus.SENT)
     return Outcome.SENT
+
+
+def _record_outcome(notification: Notification, status: NotificationStatus) -> None:
+    """Count and log where a claimed notification ended (sent, retry, failed, cancelled), by its kind.
+
+    Only claimed rows count: a duplicate message that finds its row sent is no outcome.
+    """
+    NOTIFICATIONS.labels(notification.kind.value, status.value).inc()
+    log.info("notification %s %s", notification.id, status.value,
+             extra={"kind": notification.kind.value, "outcome": status.value})
 
 
 # Plain table statements, built once: the ORM's bookkeeping per statement costs

@@ -12,6 +12,8 @@ from werkzeug.exceptions import HTTPException
 from shared.config import Settings
 from shared.feed_version import FeedVersionWatcher
 from shared.health import health
+from shared.logs import configure_logging, install_request_logging
+from shared.metrics import install_metrics
 from shared.problems import PROBLEMS, STATUS_CODES, negotiated_language, problem
 from shared.runtime import make_runtime
 from services.registration.auth import configure_sessions
@@ -99,6 +101,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     versions = FeedVersionWatcher(settings.redis_url)
     runtime.closers.append(versions.close)
     app.extensions["public_answers"] = PublicAnswers(versions, settings.public_cache_seconds)
+    configure_logging()
+    install_request_logging(app)
+    install_metrics(app, "registration")
 
     from services.registration.api import api as public_api
     from services.registration.embed import embed

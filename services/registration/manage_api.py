@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Response, current_app
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared.links import organiser_feed_url, seminar_feed_url, seminar_page_url, series_feed_url
-from shared.models import MAX_ID, Role, Seminar, Series
+from shared.models import MAX_ID, Organiser, Role, Seminar, Series
 from shared.problems import problem
-from services.registration import management
+from services.registration import management, privacy
 from services.registration.accounts import AccountError
 from services.registration.audit import recent_events
 from services.registration.auth import api_principal
@@ -23,9 +23,13 @@ from services.registration.changes import cancel_seminar, move_seminar
 from services.registration.exports import export_attendees
 from services.registration.manage_schemas import (
     AuditOutput,
+    ErasureOutput,
     ExportQuery,
     OrganiserInput,
     OrganiserOutput,
+    PersonErase,
+    PersonQuery,
+    PersonReport,
     RegistrationOutput,
     RegistrationPage,
     RegistrationQuery,
@@ -50,7 +54,7 @@ BEARER = [{"bearerAuth": []}]
 # Ids in URLs: a number outside the database's id range names nothing (404, not 500).
 ID = f"int(min=1, max={MAX_ID})"
 # Attributes copied from the rows; the views add links and counts.
-_SEMINAR_FIELDS = tuple(set(SeminarOutput().fields) - {"counts", "public_url", "feed_url"})
+_SEMINAR_FIELDS = tuple(set(SeminarOutput().fields) - {"counts", "public_url", "feed_url", "anonymise_after"})
 _ORGANISER_FIELDS = tuple(set(OrganiserOutput().fields) - {"feed_url"})
 _REGISTRATION_FIELDS = tuple(set(RegistrationOutput().fields) - {"notifications"})
 
@@ -74,13 +78,20 @@ def requires(role: Role):
     return decorate
 
 
-def seminar_view(seminar: Seminar, counts: SeminarCounts) -> dict:
-    """A seminar with its counts and the links an organiser copies."""
+def seminar_view(seminar: Seminar, counts: SeminarCounts, organiser: Organiser) -> dict:
+    """A seminar with its counts, the links an organiser copies and when its registrations are anonymised."""
     settings = _runtime().settings
     view = {name: getattr(seminar, name) for name in _SEMINAR_FIELDS}
     feed = seminar_feed_url(settings, seminar.id)
-    view.update(counts=counts, public_url=seminar_page_url(settings, seminar.id), feed_url=feed)
+    view.update(counts=counts, public_url=seminar_page_url(settings, seminar.id), feed_url=feed,
+                anonymise_after=privacy.anonymise_after(seminar, organiser))
     return view
+
+
+def one_seminar_view(by, seminar_id: int) -> dict:
+    """One of the organiser's seminars as the API answers with it."""
+    runtime = _runtime()
+    return seminar_view(*management.get_seminar(runtime, by, seminar_id), management.get_organiser(runtime, by))
 
 
 def series_view(series: Series) -> dict:
@@ -166,7 +177,8 @@ class SeminarCollection(MethodView):
     def get(self, filters, by):
         """The organiser's seminars, drafts and past ones included, latest first."""
         rows = management.list_seminars(_runtime(), by, series_id=filters.get("series_id"))
-        return [seminar_view(seminar, counts) for seminar, counts in rows]
+        organiser = management.get_organiser(_runtime(), by)
+        return [seminar_view(seminar, counts, organiser) for seminar, counts in rows]
 
     @requires(EDIT)
     @manage_api.arguments(SeminarInput)
@@ -174,7 +186,7 @@ class SeminarCollection(MethodView):
     def post(self, data, by):
         """Create a seminar (a draft unless ``publish`` is true)."""
         seminar = management.create_seminar(_runtime(), by, data)
-        return seminar_view(*management.get_seminar(_runtime(), by, seminar.id))
+        return one_seminar_view(by, seminar.id)
 
 
 @manage_api.route(f"/events/<{ID}:event_id>")
@@ -183,7 +195,7 @@ class SeminarItem(MethodView):
     @manage_api.response(200, SeminarOutput)
     def get(self, event_id, by):
         """One seminar with its join link, rules, questions and counts."""
-        return seminar_view(*management.get_seminar(_runtime(), by, event_id))
+        return one_seminar_view(by, event_id)
 
     @requires(EDIT)
     @manage_api.arguments(SeminarPatch(partial=True, exclude=("publish",)))
@@ -191,7 +203,7 @@ class SeminarItem(MethodView):
     def patch(self, data, event_id, by):
         """Change a seminar. For a published one a new time, place or join link is sent to participants."""
         management.update_seminar(_runtime(), by, event_id, data)
-        return seminar_view(*management.get_seminar(_runtime(), by, event_id))
+        return one_seminar_view(by, event_id)
 
     @requires(EDIT)
     @manage_api.response(204)
@@ -206,7 +218,7 @@ class SeminarItem(MethodView):
 def publish(event_id, by):
     """Publish a draft seminar."""
     management.publish_seminar(_runtime(), by, event_id)
-    return seminar_view(*management.get_seminar(_runtime(), by, event_id))
+    return one_seminar_view(by, event_id)
 
 
 @manage_api.route(f"/events/<{ID}:event_id>/move", methods=["POST"])
@@ -216,7 +228,7 @@ def publish(event_id, by):
 def move(data, event_id, by):
     """Move a seminar (time, place, join link): participants get a change mail, feeds update."""
     move_seminar(_runtime(), event_id, by=by, **data)
-    return seminar_view(*management.get_seminar(_runtime(), by, event_id))
+    return one_seminar_view(by, event_id)
 
 
 @manage_api.route(f"/events/<{ID}:event_id>/cancel", methods=["POST"])
@@ -225,7 +237,7 @@ def move(data, event_id, by):
 def cancel(event_id, by):
     """Cancel a seminar: every participant gets the cancellation mail; the feeds mark it cancelled."""
     cancel_seminar(_runtime(), event_id, by=by)
-    return seminar_view(*management.get_seminar(_runtime(), by, event_id))
+    return one_seminar_view(by, event_id)
 
 
 # --- registrations -----------------------------------------------------------------------
@@ -330,3 +342,44 @@ def attendee_export(by, subject_type: str, subject_id: int, fmt: str, filters: d
 def audit_log(by):
     """Who changed, cancelled or exported what, newest first (admins)."""
     return recent_events(_runtime(), by.organiser_id)
+
+
+# --- requests from a person (DSGVO Art. 15 and 17) --------------------------------------------
+
+PERSON_ENDPOINTS = ("manage_api.person", "manage_api.erase_person")
+REPORT_FILENAME = "auskunft.json"
+
+
+@manage_api.after_request
+def _never_stored(response: Response) -> Response:
+    """A person's data is never kept by a browser or proxy cache (refusals included: one rule is simpler)."""
+    if request.endpoint in PERSON_ENDPOINTS:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@manage_api.route("/people")
+@requires(ADMIN)
+@manage_api.arguments(PersonQuery, location="query")
+@manage_api.response(200, PersonReport)
+def person(query, by):
+    """Everything stored about an address for this organiser: registrations, answers, consent, mails (admins)."""
+    headers = {"Content-Disposition": f'attachment; filename="{REPORT_FILENAME}"'} if query["download"] else {}
+    return person_report_view(by, query["email"]), 200, headers
+
+
+def person_report_view(by, email: str) -> dict:
+    """The person report with each registration's seminar and mails (the API and the pages both use this)."""
+    report = privacy.person_report(_runtime(), by, email)
+    report["registrations"] = [{**_registration_view(registration), "seminar": registration.seminar}
+                               for registration in report["registrations"]]
+    return report
+
+
+@manage_api.route("/people/erase", methods=["POST"])
+@requires(ADMIN)
+@manage_api.arguments(PersonErase)
+@manage_api.response(200, ErasureOutput)
+def erase_person(data, by):
+    """Anonymise all of this organiser's registrations of an address; their seats go to the waiting list (admins)."""
+    return {"registrations": privacy.erase_person(_runtime(), by, data["email"])}

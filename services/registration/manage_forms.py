@@ -171,6 +171,7 @@ def seminar_input(form, *, creating: bool) -> dict:
         "timezone": zone,
         "language": form.get("language", ""),
         "capacity": _parse(form, "capacity", _count, "invalid_number", problems),
+        "retention_days": _parse(form, "retention_days", _count, "invalid_number", problems),
         "waitlist_enabled": "waitlist_enabled" in form,
         "double_opt_in": "double_opt_in" in form,
         "registration_opens_at": _parse(form, "registration_opens_at", _moment(known_zone), "invalid_moment",
@@ -207,6 +208,7 @@ def seminar_values(seminar) -> dict:
         "format": seminar.format.value, "location": seminar.location or "", "join_url": seminar.join_url or "",
         "timezone": zone, "language": seminar.language,
         "capacity": "" if seminar.capacity is None else seminar.capacity,
+        "retention_days": "" if seminar.retention_days is None else seminar.retention_days,
         "date": start.date().isoformat(), "start_time": f"{start:%H:%M}", "end_time": f"{end:%H:%M}",
         "end_date": end.date().isoformat() if end.date() != start.date() else "",
         "registration_opens_at": _local_field(seminar.registration_opens_at, zone),
@@ -270,6 +272,8 @@ def organiser_input(form) -> dict:
         "allowed_origins": [line.strip().rstrip("/") for line in form.get("allowed_origins", "").splitlines()
                             if line.strip()],
         "retention_days": _parse(form, "retention_days", _count, "invalid_number", problems, required=True),
+        "retention_days_cancelled": _parse(form, "retention_days_cancelled", _count, "invalid_number", problems,
+                                           required=True),
     }
     return load(OrganiserInput(), raw, problems)
 

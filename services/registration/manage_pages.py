@@ -1,4 +1,4 @@
-"""Organiser web pages under /manage: log in, seminars, attendees, exports, series, tokens, settings.
+"""Organiser web pages under /manage: log in, seminars, attendees, exports, series, tokens, settings, data protection.
 
 Routes are thin. A post checks the CSRF token first, then the session's role
 (``auth.page_principal``: another organiser's pages are 404, a role too low 403),
@@ -17,6 +17,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    json,
     redirect,
     render_template,
     request,
@@ -44,7 +45,7 @@ from shared.models import (
     SeminarStatus,
 )
 from shared.times import local
-from services.registration import error_response, management
+from services.registration import error_response, management, privacy
 from services.registration.accounts import (
     AccountError,
     authenticate,
@@ -66,7 +67,7 @@ from services.registration.auth import (
 from services.registration.changes import cancel_seminar, move_seminar
 from services.registration.exports import STATUS_LABELS
 from services.registration.limits import RegistrationLimits
-from services.registration.manage_api import attendee_export
+from services.registration.manage_api import REPORT_FILENAME, attendee_export, person_report_view
 from services.registration.manage_forms import (
     FormInvalid,
     blank_seminar,
@@ -82,6 +83,8 @@ from services.registration.manage_forms import (
 )
 from services.registration.manage_schemas import (
     ExportQuery,
+    PersonErase,
+    PersonReport,
     SeriesInput,
     TokenInput,
 )
@@ -154,6 +157,8 @@ AUDIT_ACTIONS = {
     "organiser.changed": ("Einstellungen geändert", "Settings changed"),
     "token.created": ("API-Token angelegt", "API token created"),
     "token.revoked": ("API-Token widerrufen", "API token revoked"),
+    "person.reported": ("Auskunft zu einer Person erteilt", "Report on a person given"),
+    "person.erased": ("Daten einer Person gelöscht", "A person's data erased"),
 }
 
 
@@ -214,6 +219,7 @@ def _helpers() -> dict:
         "local_time": lambda moment, zone: local(moment, zone).strftime("%d.%m.%Y %H:%M") if moment else "",
         "SEMINAR_STATUSES": SEMINAR_STATUSES, "SEMINAR_FORMATS": SEMINAR_FORMATS, "MAIL_KINDS": MAIL_KINDS,
         "MAIL_STATUSES": MAIL_STATUSES, "ROLES": ROLES, "AUDIT_ACTIONS": AUDIT_ACTIONS,
+        "anonymise_after": privacy.anonymise_after,
         "REGISTRATION_STATUSES": {status: (STATUS_LABELS["de"][status], STATUS_LABELS["en"][status])
                                   for status in RegistrationStatus},
     }
@@ -597,6 +603,50 @@ def save_settings(org: str):
         return _render("manage/settings.html", org, by, 422, values=request.form, errors=messages(invalid.errors))
     return _done("Die Einstellungen sind gespeichert.", "The settings have been saved.",
                  "manage_pages.settings", org=org)
+
+
+# --- admins: requests from a person (DSGVO Art. 15 and 17) -------------------------------------------
+
+
+@manage_pages.get("/<org>/privacy")
+def privacy_page(org: str):
+    """The retention rules and the forms for a person's report and erasure (admins)."""
+    by = page_principal(org, ADMIN)
+    return _render("manage/privacy.html", org, by, values={}, errors={})
+
+
+@manage_pages.post("/<org>/privacy/report")
+def privacy_report(org: str):
+    """Everything stored about an address, as a JSON file to hand to the person."""
+    check_csrf()
+    by = page_principal(org, ADMIN)
+    try:
+        email = _person_email("report_email")
+    except FormInvalid as invalid:
+        return _render("manage/privacy.html", org, by, 422, values=request.form, errors=messages(invalid.errors))
+    report = PersonReport().dump(person_report_view(by, email))
+    response = Response(json.dumps(report, ensure_ascii=False, indent=2), mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{REPORT_FILENAME}"'
+    return response
+
+
+@manage_pages.post("/<org>/privacy/erase")
+def privacy_erase(org: str):
+    """Anonymise all the organiser's registrations of an address; seats go to the waiting list."""
+    check_csrf()
+    by = page_principal(org, ADMIN)
+    try:
+        email = _person_email("erase_email")
+    except FormInvalid as invalid:
+        return _render("manage/privacy.html", org, by, 422, values=request.form, errors=messages(invalid.errors))
+    count = privacy.erase_person(_runtime(), by, email)
+    return _done(f"{count} Anmeldung(en) anonymisiert.", f"{count} registration(s) anonymised.",
+                 "manage_pages.privacy_page", org=org)
+
+
+def _person_email(field: str) -> str:
+    """The address of a privacy form (each form names its field, as both are on one page)."""
+    return load(PersonErase(), {"email": request.form.get(field, "")}, renamed={"email": field})["email"]
 
 
 def _problem(error: HTTPException, code: str) -> HTTPException:

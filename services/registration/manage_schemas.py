@@ -79,6 +79,10 @@ class SeminarInput(_Strict):
         validate=validate.Length(max=5, error="too_long"), metadata={"description": "Minutes before the start a reminder goes out"},
     )
     questions = fields.List(fields.Nested(QuestionInput), load_default=list, validate=validate.Length(max=30, error="too_long"))
+    retention_days = fields.Integer(
+        allow_none=True, load_default=None, validate=validate.Range(1, 3650, error="out_of_range"), error_messages=CODES,
+        metadata={"description": "Days after the end until registrations are anonymised; null: the organiser's setting"},
+    )
     publish = fields.Boolean(load_default=False, load_only=True,
                              metadata={"description": "Publish at once instead of keeping a draft"})
 
@@ -168,11 +172,13 @@ class SeminarOutput(Schema):
     registration_opens_at = fields.AwareDateTime(allow_none=True)
     registration_closes_at = fields.AwareDateTime(allow_none=True)
     reminder_offsets = fields.List(fields.Integer())
+    retention_days = fields.Integer(allow_none=True)
     sequence = fields.Integer()
     questions = fields.List(fields.Nested(QuestionOutput))
     counts = fields.Nested(CountsOutput)
     public_url = fields.String()
     feed_url = fields.String()
+    anonymise_after = fields.Date(metadata={"description": "The day its registrations are anonymised"})
 
 
 class SeminarList(Schema):
@@ -235,6 +241,7 @@ class OrganiserOutput(Schema):
     privacy_policy_url = fields.String()
     allowed_origins = fields.List(fields.String())
     retention_days = fields.Integer()
+    retention_days_cancelled = fields.Integer()
     feed_url = fields.String()
 
 
@@ -248,6 +255,10 @@ class OrganiserInput(_Strict):
     allowed_origins = fields.List(fields.String(validate=ORIGIN), validate=validate.Length(max=50, error="too_long"),
                                   metadata={"description": "Partner sites allowed to embed the forms"})
     retention_days = fields.Integer(validate=validate.Range(1, 3650, error="out_of_range"), error_messages=CODES)
+    retention_days_cancelled = fields.Integer(
+        validate=validate.Range(1, 3650, error="out_of_range"), error_messages=CODES,
+        metadata={"description": "Days cancelled and expired registrations are kept"},
+    )
 
 
 class TokenInput(_Strict):
@@ -263,3 +274,43 @@ class AuditOutput(Schema):
     subject_type = fields.String()
     subject_id = fields.Integer(allow_none=True)
     details = fields.Dict()
+
+
+class PersonQuery(_Strict):
+    """Whose data to report."""
+
+    email = fields.Email(required=True, error_messages={**CODES, "invalid": "invalid_email"})
+    download = fields.Boolean(load_default=False, error_messages=CODES,
+                              metadata={"description": "Answer as a file to save (Content-Disposition: attachment)"})
+
+
+class PersonErase(_Strict):
+    """Whose registrations to anonymise."""
+
+    email = fields.Email(required=True, error_messages={**CODES, "invalid": "invalid_email"})
+
+
+class PersonSeminar(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+
+
+class PersonRegistration(RegistrationOutput):
+    """A registration of the person with its seminar, answers, consent proof and mails."""
+
+    seminar = fields.Nested(PersonSeminar)
+
+
+class PersonReport(Schema):
+    """Everything one organiser stores about an address (Art. 15 DSGVO)."""
+
+    email = fields.String()
+    organiser = fields.String()
+    created_at = fields.AwareDateTime()
+    registrations = fields.List(fields.Nested(PersonRegistration))
+
+
+class ErasureOutput(Schema):
+    registrations = fields.Integer(metadata={"description": "How many registrations were anonymised"})

@@ -40,12 +40,8 @@ from services.registration.registrations import (
     take_seat,
 )
 
-# Fields an organiser sets directly; time, place and join link of a published
-# seminar change through ``move_seminar`` so that participants are told.
-PLAIN_FIELDS = (
-    "title", "description", "format", "timezone", "language", "capacity", "waitlist_enabled",
-    "double_opt_in", "registration_opens_at", "registration_closes_at", "reminder_offsets",
-)
+# Time, place and join link of a published seminar change through ``move_seminar``,
+# so that participants are told.
 TOLD_FIELDS = ("starts_at", "ends_at", "location", "join_url")
 # The mail a "send again" repeats, by the registration's status.
 RESENDABLE = {
@@ -53,7 +49,8 @@ RESENDABLE = {
     RegistrationStatus.CONFIRMED: NotificationKind.CONFIRMED,
     RegistrationStatus.WAITLISTED: NotificationKind.WAITLISTED,
 }
-ORGANISER_SETTINGS = ("name", "contact_email", "website_url", "privacy_policy_url", "allowed_origins", "retention_days")
+ORGANISER_SETTINGS = ("name", "contact_email", "website_url", "privacy_policy_url", "allowed_origins", "retention_days",
+                      "retention_days_cancelled")
 
 
 @dataclass(frozen=True)

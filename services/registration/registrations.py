@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.db import autocommit, write_connection, write_transaction
+from shared.metrics import REGISTRATION_OUTCOMES
 from shared.models import (
     ACTIVE,
     MAX_ID,
@@ -77,6 +78,10 @@ def register(runtime: Runtime, seminar_id: int, form: dict, now: datetime | None
     except IntegrityError:
         # A concurrent request wrote the same address (or its mail) first; answer as it did.
         outcome, notification_ids = _register_once(runtime, seminar_id, form, now)
+    except RegistrationRefused as refused:
+        REGISTRATION_OUTCOMES.labels(refused.code).inc()
+        raise
+    REGISTRATION_OUTCOMES.labels(outcome.status.value).inc()
     dispatch(runtime.sessions, runtime.broker, notification_ids)
     return outcome
 

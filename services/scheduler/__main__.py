@@ -13,6 +13,7 @@ from shared.runtime import Runtime, make_runtime
 from shared.times import utcnow
 from services.registration.registrations import expire_unconfirmed
 from services.scheduler.reminders import create_reminders
+from services.scheduler.retention import anonymise_due
 from services.scheduler.sweep import sweep_notifications
 
 log = logging.getLogger("scheduler")
@@ -23,6 +24,7 @@ def run_once(runtime: Runtime, now=None) -> dict[str, int]:
     now = now or utcnow()
     return {
         "registrations_expired": expire_unconfirmed(runtime, now),
+        "registrations_anonymised": anonymise_due(runtime, now),
         "notifications_requeued": sweep_notifications(runtime, now),
         # After the sweep, so that the reminders written here are not queued twice in one round.
         "reminders_created": create_reminders(runtime, now),
