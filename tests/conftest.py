@@ -110,6 +110,22 @@ def runtime(settings):
 
 
 @pytest.fixture
+def app(settings):
+    """The registration app on the test's settings (a module may define its own ``app``)."""
+    from services.registration import create_app
+
+    app = create_app(settings)
+    yield app
+    app.extensions["runtime"].close()
+
+
+@pytest.fixture
+def client(app):
+    """A test client of ``app``."""
+    return app.test_client()
+
+
+@pytest.fixture
 def smtp_server():
     """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
     server = SmtpServer()

@@ -25,17 +25,10 @@ PASSWORD = "ein-langes-passwort-fuer-tests"
 
 
 @pytest.fixture
-def app(settings, monkeypatch):
+def app(app, monkeypatch):
     # People need seconds to fill in the form; tests do not wait that long.
     monkeypatch.setattr(pages_module, "MIN_FILL_SECONDS", 0)
-    app = create_app(settings)
-    yield app
-    app.extensions["runtime"].close()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+    return app
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import func, select
 
 from services.calendar_feed import create_app as create_feed_app
-from services.registration import create_app
 from services.registration.accounts import create_api_token, revoke_api_token
 from shared.db import read_session, write_transaction
 from shared.models import (
@@ -56,18 +55,6 @@ def make_tenant(runtime, name: str) -> Tenant:
         ids = organiser.id, series.id, seminar.id, confirmed.id, waiting.id
     tokens = {role: create_api_token(runtime, ids[0], f"{role.value} token", role)[1] for role in Role}
     return Tenant(*ids, tokens)
-
-
-@pytest.fixture
-def app(settings):
-    app = create_app(settings)
-    yield app
-    app.extensions["runtime"].close()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 from flask import url_for
 from sqlalchemy import select
 
-from services.registration import create_app
 from services.registration import limits as limits_module
 from services.registration.accounts import create_account, create_api_token, grant_role
 from services.registration.manage_forms import reminder_minutes, reminder_text
@@ -39,18 +38,6 @@ PASSWORD = "ein-wirklich-langes-passwort"
 # Values for the URL parts that are not ids: every export format, every attendee action.
 VARIANTS = {"fmt": ("csv", "xlsx"), "action": ("cancel", "promote", "resend")}
 HTML = {"Accept": "text/html"}
-
-
-@pytest.fixture
-def app(settings):
-    app = create_app(settings)
-    yield app
-    app.extensions["runtime"].close()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def add_person(runtime, seminar_id: int, name: str) -> int:

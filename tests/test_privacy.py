@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from services.calendar_feed import create_app as create_feed_app
 from services.notifications.delivery import Outcome, deliver
-from services.registration import create_app
 from services.registration.accounts import create_account, create_api_token, grant_role
 from services.registration.management import get_seminar
 from services.registration.registrations import register
@@ -38,18 +37,6 @@ PASSWORD = "ein-wirklich-langes-passwort"
 ANNA = "Anna.Alt@example.org"
 MINUTE = timedelta(minutes=1)
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def app(settings):
-    app = create_app(settings)
-    yield app
-    app.extensions["runtime"].close()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def registration(runtime, registration_id: int) -> Registration:
