@@ -101,11 +101,19 @@ def install_metrics(app: Flask, service: str) -> None:
     runtime.closers.append(queue_depth.redis.close)
     app.before_request_funcs.setdefault(None, []).insert(0, _start_timer)
 
+    # The labelled children, found once per (rule, method, status): ``labels()`` takes
+    # a lock and builds its key on every call, which cost more than the feed's own answer.
+    children: dict[tuple[str, str, int], tuple] = {}
+
     @app.after_request
     def _count_request(response: Response) -> Response:
-        rule = route()
-        HTTP_REQUESTS.labels(service, rule, request.method, str(response.status_code)).inc()
-        HTTP_DURATION.labels(service, rule).observe(time.perf_counter() - g.metrics_started)
+        key = (route(), request.method, response.status_code)
+        counted = children.get(key)
+        if counted is None:
+            counted = children[key] = (HTTP_REQUESTS.labels(service, key[0], key[1], str(key[2])),
+                                       HTTP_DURATION.labels(service, key[0]))
+        counted[0].inc()
+        counted[1].observe(time.perf_counter() - g.metrics_started)
         return response
 
     app.add_url_rule("/metrics", "metrics", lambda: Response(exposition(queue_depth), mimetype=CONTENT_TYPE_LATEST))

@@ -174,9 +174,10 @@ def test_worker_metrics_show_a_sent_notification(runtime, seminar_id, smtp_serve
 
 
 def test_a_whole_registration_logs_request_ids_and_no_personal_data(settings, runtime, seminar_id, smtp_server,
-                                                                    caplog):
+                                                                    caplog, monkeypatch):
     name, email = "Zoltán Quäxelbrink", "zq.quaexelbrink@example.org"
     caplog.set_level(logging.INFO)
+    monkeypatch.setenv("ACCESS_LOG", "1")  # one line per request, with the route and the request id
     registration_port, calendar_port = free_port(), free_port()
     settings = settings.with_overrides(registration_base_url=f"http://127.0.0.1:{registration_port}",
                                        calendar_base_url=f"http://127.0.0.1:{calendar_port}")
@@ -222,3 +223,11 @@ def test_a_whole_registration_logs_request_ids_and_no_personal_data(settings, ru
     assert {"client-chosen-id-1", confirm_request_id} <= {record.request_id for record in access}
     sent = [line for line in worker_lines if line.get("outcome") == "sent"]
     assert {line["notification_id"] for line in sent} == notification_ids
+
+
+def test_without_access_log_requests_still_get_their_id(registration_client, caplog, monkeypatch):
+    monkeypatch.delenv("ACCESS_LOG", raising=False)
+    caplog.set_level(logging.INFO)
+    response = registration_client.get("/healthz", headers={"X-Request-ID": "ops-42"})
+    assert response.headers["X-Request-ID"] == "ops-42"
+    assert not [record for record in caplog.records if record.name == "seminare.access"]
