@@ -3,9 +3,8 @@
 Every registration updates its seminar's row (``seats_taken``). On a full page the
 new row version must go elsewhere, with new index entries, and later lookups walk
 past the dead versions and entries; with room on the page PostgreSQL updates in
-place (heap-only tuples) and prunes old versions as it goes. Measured with
-``python -m bench.registration``: 0.50-0.59 of the baseline instead of 0.34-0.41.
-The table is small: a few hundred bytes per seminar.
+place (heap-only tuples) and prunes old versions as it goes. The table is small:
+a few hundred bytes per seminar.
 
 Revision ID: 0005
 Revises: 0004
