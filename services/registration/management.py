@@ -326,17 +326,8 @@ def get_registration(runtime: Runtime, by: Principal, registration_id: int) -> R
 
 
 def cancel_by_organiser(runtime: Runtime, by: Principal, registration_id: int, now: datetime | None = None) -> RegistrationStatus:
-    """Cancel a registration for the participant: the seat goes to the next person, who is told.
-
-    The audit entry follows in its own transaction: cancelling is the participant's
-    own action (``cancel_registration``), shared with their page.
-    """
-    with read_session(runtime.sessions) as session:
-        seminar_id = _registration(session, by, registration_id).seminar_id
-    status = cancel_registration(runtime, registration_id, now)
-    with write_transaction(runtime.sessions) as session:
-        audit.record(session, by, "registration.cancelled", "registration", registration_id, seminar_id=seminar_id)
-    return status
+    """Cancel a registration for the participant: the seat goes to the next person, who is told."""
+    return cancel_registration(runtime, registration_id, now, by=by)
 
 
 def promote(runtime: Runtime, by: Principal, registration_id: int, now: datetime | None = None) -> Registration:

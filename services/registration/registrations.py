@@ -36,6 +36,8 @@ from shared.models import (
 from shared.outbox import add_notification, dispatch, mail_of, mail_params
 from shared.runtime import Runtime
 from shared.times import utcnow
+from services.registration import audit
+from services.registration.accounts import Principal
 from services.registration.consent import CONSENT_VERSION
 from services.registration.questions import clean_answers
 from services.registration.seminars import PUBLIC_STATUSES, window_problem
@@ -381,12 +383,22 @@ def confirm_address(runtime: Runtime, registration_id: int, now: datetime | None
     return status
 
 
-def cancel_registration(runtime: Runtime, registration_id: int, now: datetime | None = None) -> RegistrationStatus:
-    """Cancel a registration or leave the waiting list; the freed seat goes to the next person."""
+def cancel_registration(
+    runtime: Runtime, registration_id: int, now: datetime | None = None, by: Principal | None = None
+) -> RegistrationStatus:
+    """Cancel a registration or leave the waiting list; the freed seat goes to the next person.
+
+    With ``by`` an organiser cancels: only a registration of its own seminars, noted in the audit log.
+    """
     now = now or utcnow()
     notification_ids: list[int] = []
     with write_transaction(runtime.sessions) as session:
         registration = _locked(session, registration_id)
+        if by is not None:
+            if registration.seminar.organiser_id != by.organiser_id:
+                raise RegistrationRefused("registration_not_found", 404)
+            audit.record(session, by, "registration.cancelled", "registration", registration.id,
+                         seminar_id=registration.seminar_id)
         if registration.status in ACTIVE:
             held_seat = registration.status in SEAT_HOLDING
             registration.status = RegistrationStatus.CANCELLED
