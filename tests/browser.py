@@ -1,8 +1,8 @@
 """Real-browser fixtures: Debian's chromium through Playwright, the live registration app, axe-core.
 
-A test module imports the fixtures and helpers it uses, for example::
-
-    from tests.browser import axe_violations, browser, describe_violations, live_app, live_settings, page
+``tests/conftest.py`` loads this module as a pytest plugin, so its fixtures (``browser``,
+``page``, ``mobile_page``, ``live_settings``, ``live_app``) are there for every test; a
+module imports only the helpers it calls, e.g. ``from tests.browser import axe_violations``.
 
 Chromium and axe-core are installed by ``scripts/system-deps.sh``; when one is missing
 the browser tests are skipped, and on CI (``CI=true``) they fail instead.
@@ -50,31 +50,14 @@ def require(path: Path, what: str) -> None:
     pytest.skip(message)
 
 
-# The one Playwright and chromium of the test run, and how many ``browser`` fixtures use them.
-# Each module that imports the fixture gets its own session-scoped copy of it, but
-# Playwright's sync API allows only one instance per thread: the copies share this.
-_shared: dict = {}
-
-
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """One headless chromium for the whole run; each test gets its own context."""
     require(CHROMIUM, "Debian's chromium")
-    if not _shared:
-        playwright = sync_playwright().start()
-        try:
-            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        except BaseException:
-            playwright.stop()  # else the next fixture would meet a half-started Playwright
-            raise
-        _shared.update(playwright=playwright, browser=chromium, users=0)
-    _shared["users"] += 1
-    yield _shared["browser"]
-    _shared["users"] -= 1
-    if not _shared["users"]:
-        _shared["browser"].close()
-        _shared["playwright"].stop()
-        _shared.clear()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield chromium
+        chromium.close()
 
 
 @contextmanager

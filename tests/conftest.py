@@ -19,6 +19,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 SECRET = "test-secret-key-that-is-long-enough"
+# The real-browser fixtures (chromium, the live app, axe-core) for every test module.
+pytest_plugins = ["tests.browser"]
 
 
 @pytest.fixture(scope="session")

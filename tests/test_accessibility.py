@@ -12,15 +12,7 @@ from shared.db import read_session, write_transaction
 from shared.demo import common_questions
 from shared.links import participant_page_url
 from shared.models import Question, QuestionKind, Registration, SeminarFormat
-from tests.browser import (  # noqa: F401, F811 (pytest finds the fixtures by these names)
-    axe_violations,
-    browser,
-    describe_violations,
-    live_app,
-    live_settings,
-    page,
-    tab_to,
-)
+from tests.browser import axe_violations, describe_violations, tab_to
 from tests.factories import make_organiser, make_seminar, make_series
 
 LABELS = {

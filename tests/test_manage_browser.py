@@ -12,14 +12,7 @@ from services.registration.accounts import create_account, grant_role
 from services.registration.registrations import register
 from shared.db import write_transaction
 from shared.models import Role
-from tests.browser import (  # noqa: F401 (fixtures)
-    axe_violations,
-    browser,
-    describe_violations,
-    live_app,
-    live_settings,
-    open_page,
-)
+from tests.browser import axe_violations, describe_violations, open_page
 from tests.factories import berlin, make_organiser, make_seminar, make_series
 
 EMAIL, PASSWORD = "redaktion@stiftung.example", "ein-wirklich-langes-passwort"

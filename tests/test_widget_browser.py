@@ -16,15 +16,7 @@ from scripts.local_ports import free_port
 from services.registration.embed import embed_snippets
 from shared.db import read_session, write_transaction
 from shared.models import Question, QuestionKind, Registration
-from tests.browser import (  # noqa: F401, F811 (pytest finds the fixtures by these names)
-    axe_violations,
-    browser,
-    describe_violations,
-    live_app,
-    live_settings,
-    open_page,
-    serve,
-)
+from tests.browser import axe_violations, describe_violations, open_page, serve
 from tests.factories import make_organiser, make_seminar, make_series
 
 # A partner theme that does everything wrong, everywhere outside the widget's shadow root.
