@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench bench-mail bench-exports install install-test clean
+.PHONY: run test bench bench-mail bench-exports messages install install-test clean
 
 run: install
 	$(PY) -m scripts.devstack
@@ -20,6 +20,9 @@ bench-mail: install-test
 
 bench-exports: install-test
 	$(PY) -m bench.exports
+
+messages: install
+	$(PY) -m scripts.messages update
 
 install:
 	bash scripts/bootstrap.sh

@@ -8,17 +8,25 @@ from typing import Iterable
 from icalendar import Calendar, Event, vDuration
 
 from shared.config import Settings
+from shared.i18n import N_, translate
 from shared.links import seminar_page_url
 from shared.models import Seminar, SeminarFormat, SeminarStatus
 from shared.times import local
 
 PRODID = "-//Seminare//Seminaranmeldung//DE"
 REFRESH_INTERVAL = timedelta(hours=1)
+# Feeds and attachments have no reader language: their few words stand in both.
+JOIN_LINK = N_("Zugangslink")
+DETAILS = N_("Anmeldung und Details")
 
 
 def seminar_uid(seminar_id: int, host: str) -> str:
     """The seminar's UID: stable for its whole life and equal in every feed and mail."""
     return f"seminar-{seminar_id}@{host}"
+
+
+def _both_languages(message: str) -> str:
+    return f"{translate('de', message)} / {translate('en', message)}"
 
 
 def seminar_event(seminar: Seminar, settings: Settings, join_url: str | None = None) -> Event:
@@ -27,8 +35,8 @@ def seminar_event(seminar: Seminar, settings: Settings, join_url: str | None = N
     description = seminar.description.strip()
     lines = [description] if description else []
     if join_url:
-        lines.append(f"Zugangslink / Join link: {join_url}")
-    lines.append(f"Anmeldung und Details / Registration and details: {page}")
+        lines.append(f"{_both_languages(JOIN_LINK)}: {join_url}")
+    lines.append(f"{_both_languages(DETAILS)}: {page}")
     event = Event.new(
         uid=seminar_uid(seminar.id, settings.public_host),
         summary=seminar.title,

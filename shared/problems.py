@@ -6,173 +6,156 @@ from typing import Any, Mapping
 
 from flask import Response, json, request
 
-LANGUAGES = ("de", "en")
+from shared.i18n import LANGUAGES, N_, translate
 
-# Problem types: code -> language -> (title, detail).
-PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
-    "validation_failed": {
-        "de": ("Eingaben prüfen", "Einige Angaben fehlen oder sind ungültig."),
-        "en": ("Please check your input", "Some fields are missing or invalid."),
-    },
-    "malformed_request": {
-        "de": ("Ungültige Anfrage", "Der Inhalt der Anfrage ist kein gültiges JSON-Objekt."),
-        "en": ("Malformed request", "The request body is not a valid JSON object."),
-    },
-    "seminar_not_found": {
-        "de": ("Seminar nicht gefunden", "Dieses Seminar gibt es nicht oder es ist nicht veröffentlicht."),
-        "en": ("Seminar not found", "This seminar does not exist or is not published."),
-    },
-    "registration_not_open_yet": {
-        "de": ("Anmeldung noch nicht geöffnet", "Die Anmeldung für dieses Seminar beginnt später."),
-        "en": ("Registration not open yet", "Registration for this seminar opens later."),
-    },
-    "registration_closed": {
-        "de": ("Anmeldung geschlossen", "Die Anmeldung für dieses Seminar ist beendet."),
-        "en": ("Registration closed", "Registration for this seminar has closed."),
-    },
-    "seminar_cancelled": {
-        "de": ("Seminar abgesagt", "Dieses Seminar wurde abgesagt."),
-        "en": ("Seminar cancelled", "This seminar has been cancelled."),
-    },
-    "seminar_full": {
-        "de": ("Ausgebucht", "Alle Plätze sind vergeben und es gibt keine Warteliste."),
-        "en": ("Fully booked", "All seats are taken and there is no waiting list."),
-    },
-    "ends_before_start": {
-        "de": ("Ungültige Zeit", "Das Ende muss nach dem Beginn liegen."),
-        "en": ("Invalid time", "The end must be after the start."),
-    },
-    "series_not_found": {
-        "de": ("Reihe nicht gefunden", "Diese Reihe gibt es nicht."),
-        "en": ("Series not found", "This series does not exist."),
-    },
-    "registration_not_found": {
-        "de": ("Anmeldung nicht gefunden", "Diese Anmeldung gibt es nicht."),
-        "en": ("Registration not found", "This registration does not exist."),
-    },
-    "capacity_below_taken": {
-        "de": ("Zu wenige Plätze", "Es sind schon mehr Plätze vergeben, als die neue Zahl erlaubt."),
-        "en": ("Too few seats", "More seats are already taken than the new number allows."),
-    },
-    "seminar_has_registrations": {
-        "de": ("Seminar hat Anmeldungen", "Ein Seminar mit Anmeldungen kann nicht gelöscht werden; sagen Sie es stattdessen ab."),
-        "en": ("Seminar has registrations", "A seminar with registrations cannot be deleted; cancel it instead."),
-    },
-    "not_waitlisted": {
-        "de": ("Nicht auf der Warteliste", "Nur Personen auf der Warteliste können nachrücken."),
-        "en": ("Not on the waiting list", "Only people on the waiting list can be moved up."),
-    },
-    "address_not_confirmed": {
-        "de": ("Adresse nicht bestätigt", "Diese Person hat ihre E-Mail-Adresse noch nicht bestätigt."),
-        "en": ("Address not confirmed", "This person has not confirmed their email address yet."),
-    },
-    "nothing_to_resend": {
-        "de": ("Keine Mail zu senden", "Für eine abgesagte oder abgelaufene Anmeldung gibt es keine Mail zu wiederholen."),
-        "en": ("No mail to send", "A cancelled or expired registration has no mail to repeat."),
-    },
-    "slug_taken": {
-        "de": ("Kurzname vergeben", "Dieser Kurzname wird schon verwendet."),
-        "en": ("Short name taken", "This short name is already in use."),
-    },
-    "unauthorized": {
-        "de": ("Anmeldung erforderlich", "Bitte melden Sie sich an oder senden Sie ein gültiges API-Token."),
-        "en": ("Authentication required", "Please log in or send a valid API token."),
-    },
-    "forbidden": {
-        "de": ("Keine Berechtigung", "Ihre Rolle erlaubt diese Aktion nicht."),
-        "en": ("Not allowed", "Your role does not allow this action."),
-    },
-    "csrf_failed": {
-        "de": ("Formular abgelaufen", "Bitte laden Sie die Seite neu und senden Sie das Formular noch einmal."),
-        "en": ("Form expired", "Please reload the page and send the form again."),
-    },
-    "login_failed": {
-        "de": ("Anmeldung fehlgeschlagen", "E-Mail-Adresse oder Passwort sind falsch."),
-        "en": ("Login failed", "The email address or password is wrong."),
-    },
-    "password_too_short": {
-        "de": ("Passwort zu kurz", "Das Passwort muss mindestens 12 Zeichen haben."),
-        "en": ("Password too short", "The password must have at least 12 characters."),
-    },
-    "account_exists": {
-        "de": ("Konto existiert", "Für diese E-Mail-Adresse gibt es schon ein Konto."),
-        "en": ("Account exists", "There is already an account for this email address."),
-    },
-    "token_not_found": {
-        "de": ("Token nicht gefunden", "Dieses Token gibt es nicht oder es ist schon widerrufen."),
-        "en": ("Token not found", "This token does not exist or is already revoked."),
-    },
-    "origin_not_allowed": {
-        "de": ("Website nicht freigegeben", "Diese Website darf das Anmeldeformular nicht einbetten. "
-               "Der Veranstalter kann sie in seinen Einstellungen freigeben."),
-        "en": ("Website not allowed", "This website may not embed the registration form. "
-               "The organiser can allow it in their settings."),
-    },
-    "not_found": {
-        "de": ("Nicht gefunden", "Diese Adresse gibt es nicht."),
-        "en": ("Not found", "There is nothing at this address."),
-    },
-    "method_not_allowed": {
-        "de": ("Methode nicht erlaubt", "Diese Adresse unterstützt diese Anfrage-Methode nicht."),
-        "en": ("Method not allowed", "This address does not support this request method."),
-    },
-    "payload_too_large": {
-        "de": ("Anfrage zu groß", "Die Anfrage ist größer als erlaubt."),
-        "en": ("Request too large", "The request is larger than allowed."),
-    },
-    "unsupported_media_type": {
-        "de": ("Falsches Format", "Bitte senden Sie die Daten als application/json."),
-        "en": ("Unsupported media type", "Please send the data as application/json."),
-    },
-    "rate_limited": {
-        "de": ("Zu viele Anfragen", "Bitte warten Sie einen Moment und versuchen Sie es erneut."),
-        "en": ("Too many requests", "Please wait a moment and try again."),
-    },
-    "internal_error": {
-        "de": ("Interner Fehler", "Etwas ist schiefgegangen. Bitte versuchen Sie es später erneut."),
-        "en": ("Internal error", "Something went wrong. Please try again later."),
-    },
+# Problem types: code -> (title, detail), German; the catalog has the English.
+PROBLEMS: dict[str, tuple[str, str]] = {
+    "validation_failed": (
+        N_("Eingaben prüfen"),
+        N_("Einige Angaben fehlen oder sind ungültig."),
+    ),
+    "malformed_request": (
+        N_("Ungültige Anfrage"),
+        N_("Der Inhalt der Anfrage ist kein gültiges JSON-Objekt."),
+    ),
+    "seminar_not_found": (
+        N_("Seminar nicht gefunden"),
+        N_("Dieses Seminar gibt es nicht oder es ist nicht veröffentlicht."),
+    ),
+    "registration_not_open_yet": (
+        N_("Anmeldung noch nicht geöffnet"),
+        N_("Die Anmeldung für dieses Seminar beginnt später."),
+    ),
+    "registration_closed": (
+        N_("Anmeldung geschlossen"),
+        N_("Die Anmeldung für dieses Seminar ist beendet."),
+    ),
+    "seminar_cancelled": (
+        N_("Seminar abgesagt"),
+        N_("Dieses Seminar wurde abgesagt."),
+    ),
+    "seminar_full": (
+        N_("Ausgebucht"),
+        N_("Alle Plätze sind vergeben und es gibt keine Warteliste."),
+    ),
+    "ends_before_start": (
+        N_("Ungültige Zeit"),
+        N_("Das Ende muss nach dem Beginn liegen."),
+    ),
+    "series_not_found": (
+        N_("Reihe nicht gefunden"),
+        N_("Diese Reihe gibt es nicht."),
+    ),
+    "registration_not_found": (
+        N_("Anmeldung nicht gefunden"),
+        N_("Diese Anmeldung gibt es nicht."),
+    ),
+    "capacity_below_taken": (
+        N_("Zu wenige Plätze"),
+        N_("Es sind schon mehr Plätze vergeben, als die neue Zahl erlaubt."),
+    ),
+    "seminar_has_registrations": (
+        N_("Seminar hat Anmeldungen"),
+        N_("Ein Seminar mit Anmeldungen kann nicht gelöscht werden; sagen Sie es stattdessen ab."),
+    ),
+    "not_waitlisted": (
+        N_("Nicht auf der Warteliste"),
+        N_("Nur Personen auf der Warteliste können nachrücken."),
+    ),
+    "address_not_confirmed": (
+        N_("Adresse nicht bestätigt"),
+        N_("Diese Person hat ihre E-Mail-Adresse noch nicht bestätigt."),
+    ),
+    "nothing_to_resend": (
+        N_("Keine Mail zu senden"),
+        N_("Für eine abgesagte oder abgelaufene Anmeldung gibt es keine Mail zu wiederholen."),
+    ),
+    "slug_taken": (
+        N_("Kurzname vergeben"),
+        N_("Dieser Kurzname wird schon verwendet."),
+    ),
+    "unauthorized": (
+        N_("Anmeldung erforderlich"),
+        N_("Bitte melden Sie sich an oder senden Sie ein gültiges API-Token."),
+    ),
+    "forbidden": (
+        N_("Keine Berechtigung"),
+        N_("Ihre Rolle erlaubt diese Aktion nicht."),
+    ),
+    "csrf_failed": (
+        N_("Formular abgelaufen"),
+        N_("Bitte laden Sie die Seite neu und senden Sie das Formular noch einmal."),
+    ),
+    "login_failed": (
+        N_("Anmeldung fehlgeschlagen"),
+        N_("E-Mail-Adresse oder Passwort sind falsch."),
+    ),
+    "password_too_short": (
+        N_("Passwort zu kurz"),
+        N_("Das Passwort muss mindestens 12 Zeichen haben."),
+    ),
+    "account_exists": (
+        N_("Konto existiert"),
+        N_("Für diese E-Mail-Adresse gibt es schon ein Konto."),
+    ),
+    "token_not_found": (
+        N_("Token nicht gefunden"),
+        N_("Dieses Token gibt es nicht oder es ist schon widerrufen."),
+    ),
+    "origin_not_allowed": (
+        N_("Website nicht freigegeben"),
+        N_(
+            "Diese Website darf das Anmeldeformular nicht einbetten. "
+            "Der Veranstalter kann sie in seinen Einstellungen freigeben."
+        ),
+    ),
+    "not_found": (
+        N_("Nicht gefunden"),
+        N_("Diese Adresse gibt es nicht."),
+    ),
+    "method_not_allowed": (
+        N_("Methode nicht erlaubt"),
+        N_("Diese Adresse unterstützt diese Anfrage-Methode nicht."),
+    ),
+    "payload_too_large": (
+        N_("Anfrage zu groß"),
+        N_("Die Anfrage ist größer als erlaubt."),
+    ),
+    "unsupported_media_type": (
+        N_("Falsches Format"),
+        N_("Bitte senden Sie die Daten als application/json."),
+    ),
+    "rate_limited": (
+        N_("Zu viele Anfragen"),
+        N_("Bitte warten Sie einen Moment und versuchen Sie es erneut."),
+    ),
+    "internal_error": (
+        N_("Interner Fehler"),
+        N_("Etwas ist schiefgegangen. Bitte versuchen Sie es später erneut."),
+    ),
 }
 
 # Field error codes that schemas use instead of prose, translated when answering.
-FIELD_MESSAGES: dict[str, dict[str, str]] = {
-    "required": {"de": "Dieses Feld ist erforderlich.", "en": "This field is required."},
-    "null": {"de": "Dieses Feld darf nicht leer sein.", "en": "This field may not be empty."},
-    "blank": {"de": "Dieses Feld darf nicht leer sein.", "en": "This field may not be empty."},
-    "invalid_type": {"de": "Dieser Wert hat den falschen Typ.", "en": "This value has the wrong type."},
-    "too_long": {"de": "Dieser Text ist zu lang.", "en": "This text is too long."},
-    "invalid_email": {
-        "de": "Bitte geben Sie eine gültige E-Mail-Adresse an.",
-        "en": "Please enter a valid email address.",
-    },
-    "consent_required": {
-        "de": "Bitte stimmen Sie der Datenschutzerklärung zu.",
-        "en": "Please agree to the privacy policy.",
-    },
-    "invalid_choice": {"de": "Dieser Wert ist nicht erlaubt.", "en": "This value is not allowed."},
-    "unknown_field": {"de": "Dieses Feld ist unbekannt.", "en": "This field is unknown."},
-    "invalid_slug": {
-        "de": "Nur Kleinbuchstaben, Ziffern und Bindestriche (z. B. kommunal-engagiert).",
-        "en": "Only lower-case letters, digits and hyphens (e.g. kommunal-engagiert).",
-    },
-    "invalid_origin": {
-        "de": "Eine Herkunft wie https://www.beispiel.de, ohne Pfad.",
-        "en": "An origin such as https://www.example.org, without a path.",
-    },
-    "invalid_url": {"de": "Bitte geben Sie eine Adresse mit https:// an.", "en": "Please enter an address with https://."},
-    "invalid_key": {
-        "de": "Ein Schlüssel aus Kleinbuchstaben, Ziffern und _, der mit einem Buchstaben beginnt.",
-        "en": "A key of lower-case letters, digits and _, starting with a letter.",
-    },
-    "options_required": {"de": "Auswahlfragen brauchen Antwortmöglichkeiten.", "en": "Choice questions need options."},
-    "invalid_datetime": {
-        "de": "Bitte Datum und Uhrzeit mit Zeitzone angeben (z. B. 2026-12-02T13:30:00+01:00).",
-        "en": "Please give date and time with a zone (e.g. 2026-12-02T13:30:00+01:00).",
-    },
-    "invalid_timezone": {"de": "Diese Zeitzone ist unbekannt.", "en": "This time zone is unknown."},
-    "ends_before_start": {"de": "Das Ende muss nach dem Beginn liegen.", "en": "The end must be after the start."},
-    "out_of_range": {"de": "Dieser Wert liegt außerhalb des erlaubten Bereichs.", "en": "This value is out of range."},
-    "duplicate_key": {"de": "Jeder Schlüssel darf nur einmal vorkommen.", "en": "Each key may occur only once."},
+FIELD_MESSAGES: dict[str, str] = {
+    "required": N_("Dieses Feld ist erforderlich."),
+    "null": N_("Dieses Feld darf nicht leer sein."),
+    "blank": N_("Dieses Feld darf nicht leer sein."),
+    "invalid_type": N_("Dieser Wert hat den falschen Typ."),
+    "too_long": N_("Dieser Text ist zu lang."),
+    "invalid_email": N_("Bitte geben Sie eine gültige E-Mail-Adresse an."),
+    "consent_required": N_("Bitte stimmen Sie der Datenschutzerklärung zu."),
+    "invalid_choice": N_("Dieser Wert ist nicht erlaubt."),
+    "unknown_field": N_("Dieses Feld ist unbekannt."),
+    "invalid_slug": N_("Nur Kleinbuchstaben, Ziffern und Bindestriche (z. B. kommunal-engagiert)."),
+    "invalid_origin": N_("Eine Herkunft wie https://www.beispiel.de, ohne Pfad."),
+    "invalid_url": N_("Bitte geben Sie eine Adresse mit https:// an."),
+    "invalid_key": N_("Ein Schlüssel aus Kleinbuchstaben, Ziffern und _, der mit einem Buchstaben beginnt."),
+    "options_required": N_("Auswahlfragen brauchen Antwortmöglichkeiten."),
+    "invalid_datetime": N_("Bitte Datum und Uhrzeit mit Zeitzone angeben (z. B. 2026-12-02T13:30:00+01:00)."),
+    "invalid_timezone": N_("Diese Zeitzone ist unbekannt."),
+    "ends_before_start": N_("Das Ende muss nach dem Beginn liegen."),
+    "out_of_range": N_("Dieser Wert liegt außerhalb des erlaubten Bereichs."),
+    "duplicate_key": N_("Jeder Schlüssel darf nur einmal vorkommen."),
 }
 
 STATUS_CODES = {
@@ -203,8 +186,19 @@ def translate_field_errors(errors: Any, language: str) -> Any:
     if isinstance(errors, (list, tuple)):
         return [translate_field_errors(item, language) for item in errors]
     if isinstance(errors, str) and errors in FIELD_MESSAGES:
-        return FIELD_MESSAGES[errors][language]
+        return field_message(errors, language)
     return errors
+
+
+def problem_text(code: str, language: str) -> tuple[str, str]:
+    """Title and detail of a problem code in ``language``; unknown codes read as internal errors."""
+    title, detail = PROBLEMS.get(code, PROBLEMS["internal_error"])
+    return translate(language, title), translate(language, detail)
+
+
+def field_message(code: str, language: str) -> str:
+    """The sentence for a field error code in ``language``."""
+    return translate(language, FIELD_MESSAGES[code])
 
 
 def problem(
@@ -218,7 +212,7 @@ def problem(
 ) -> Response:
     """Build an ``application/problem+json`` response for a known problem code."""
     lang = negotiated_language(language)
-    title, detail = PROBLEMS.get(code, PROBLEMS["internal_error"])[lang]
+    title, detail = problem_text(code, lang)
     body: dict[str, Any] = {
         "type": f"urn:seminare:problem:{code}",
         "title": title,

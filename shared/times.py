@@ -5,18 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from shared.i18n import N_, translate
+
 UTC = timezone.utc
 
-_WEEKDAYS = {
-    "de": ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"],
-    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-}
-_MONTHS = {
-    "de": ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
-           "September", "Oktober", "November", "Dezember"],
-    "en": ["January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"],
-}
+# Names and patterns in German; the message catalog has the English.
+_WEEKDAYS = (N_("Montag"), N_("Dienstag"), N_("Mittwoch"), N_("Donnerstag"), N_("Freitag"), N_("Samstag"),
+             N_("Sonntag"))
+_MONTHS = (N_("Januar"), N_("Februar"), N_("März"), N_("April"), N_("Mai"), N_("Juni"), N_("Juli"), N_("August"),
+           N_("September"), N_("Oktober"), N_("November"), N_("Dezember"))
 
 
 def utcnow() -> datetime:
@@ -44,21 +41,20 @@ def from_local(wall_clock: datetime, zone: str) -> datetime:
 def format_date(moment: datetime, zone: str, language: str = "de") -> str:
     """Write a date the way people read it, e.g. 'Mittwoch, 9. Dezember 2026'."""
     when = local(moment, zone)
-    lang = language if language in _WEEKDAYS else "de"
-    weekday = _WEEKDAYS[lang][when.weekday()]
-    month = _MONTHS[lang][when.month - 1]
-    if lang == "de":
-        return f"{weekday}, {when.day}. {month} {when.year}"
-    return f"{weekday}, {when.day} {month} {when.year}"
+    return translate(
+        language, "%(weekday)s, %(day)s. %(month)s %(year)s",
+        weekday=translate(language, _WEEKDAYS[when.weekday()]), day=when.day,
+        month=translate(language, _MONTHS[when.month - 1]), year=when.year,
+    )
 
 
 def format_time_range(starts_at: datetime, ends_at: datetime, zone: str, language: str = "de") -> str:
     """Write a time span with its zone, e.g. '13:30–15:00 Uhr (Europe/Berlin, MEZ)'."""
     start, end = local(starts_at, zone), local(ends_at, zone)
-    abbreviation = _zone_abbreviation(start, language)
-    if language == "en":
-        return f"{start:%H:%M}–{end:%H:%M} ({zone}, {abbreviation})"
-    return f"{start:%H:%M}–{end:%H:%M} Uhr ({zone}, {abbreviation})"
+    return translate(
+        language, "%(start)s–%(end)s Uhr (%(zone)s, %(abbreviation)s)",
+        start=f"{start:%H:%M}", end=f"{end:%H:%M}", zone=zone, abbreviation=_zone_abbreviation(start, language),
+    )
 
 
 def format_when(starts_at: datetime, ends_at: datetime, zone: str, language: str = "de") -> str:

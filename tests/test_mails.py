@@ -34,6 +34,7 @@ from shared.outbox import add_notification
 from shared.runtime import make_runtime
 from shared.times import from_local, utcnow
 from tests.factories import berlin, make_organiser, make_seminar
+from tests.translations import german_left_in
 
 JOIN_URL = "https://meet.example/raum-42"
 # Rendering does not depend on the database; these tests run on SQLite only.
@@ -153,6 +154,8 @@ def test_each_kind_in_each_language(smtp_runtime, smtp_server, kind, language):
             "en": "Wednesday, 10 December 2031, 13:30–15:00 (Europe/Berlin, CET)"}[language]
     assert when in text and when in html
     assert ("Guten Tag Erika Mustermann" if language == "de" else "Hello Erika Mustermann") in text
+    if language == "en":
+        assert german_left_in(mail["Subject"] + text + html) == []
     # Every mail leads to the participant's own page (status, cancel, calendar feed)...
     participant_link = "http://127.0.0.1:8000/r/"
     assert participant_link in text and participant_link in html

@@ -33,6 +33,7 @@ from shared.models import (
     Series,
 )
 from tests.factories import berlin, make_organiser, make_seminar, make_series
+from tests.translations import german_left_in
 
 PASSWORD = "ein-wirklich-langes-passwort"
 # Values for the URL parts that are not ids: every export format, every attendee action.
@@ -226,6 +227,23 @@ def test_every_page_without_login_leads_to_the_login(app, client, world):
         assert response.status_code == 302 and response.headers["Location"].startswith("/manage/login?next="), path
 
 
+def test_every_page_in_english_carries_no_german(app, client, world):
+    login = client.get("/manage/login", query_string={"lang": "en"}).get_data(as_text=True)
+    assert "Log in" in login and german_left_in(login) == []
+    log_in(client, "admin@stiftung.example")
+    pages = urls(app, "GET", org="stiftung", seminar_id=world.seminar, series_id=world.series)
+
+    checked = 0
+    for path in pages:
+        response = client.get(path, query_string={"lang": "en"})
+        if response.mimetype != "text/html":
+            continue  # exports and the stylesheet
+        assert response.status_code == 200, path
+        assert german_left_in(response.get_data(as_text=True)) == [], path
+        checked += 1
+    assert checked >= 8
+
+
 def test_a_page_without_login_leads_to_the_login_and_back(client, world):
     wanted = seminar_path(world, "?status=waitlisted")
     response = client.get(wanted)
@@ -379,7 +397,7 @@ def test_moving_a_seminar_through_its_page_tells_participants_and_is_logged(clie
                     move_end_time="11:30", move_location="", move_join_url="https://meet.example/neu")
 
     assert response.status_code == 302
-    assert "Gespeichert. 2 Mail(s)" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Gespeichert. 2 Mails an Teilnehmende werden gesendet." in client.get(response.headers["Location"]).get_data(as_text=True)
     with read_session(runtime.sessions) as session:
         seminar = session.get(Seminar, world.seminar)
         assert (seminar.starts_at, seminar.ends_at) == (berlin(2036, 12, 17, 10), berlin(2036, 12, 17, 11, 30))

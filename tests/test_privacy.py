@@ -308,7 +308,7 @@ def test_admins_download_a_report_and_erase_a_person_on_the_privacy_page(client,
 
     erased = client.post("/manage/stiftung/privacy/erase", data={"csrf_token": csrf(client), "erase_email": ANNA},
                          follow_redirects=True)
-    assert "2 Anmeldung(en) anonymisiert." in erased.get_data(as_text=True)
+    assert "2 Anmeldungen anonymisiert." in erased.get_data(as_text=True)
     assert registration(runtime, world.bernd).status == RegistrationStatus.CONFIRMED
 
 

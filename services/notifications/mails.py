@@ -15,6 +15,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from shared.config import Settings
+from shared.i18n import language_or_default, translate, translator
 from shared.links import participant_page_url, seminar_page_url
 from shared.models import Notification, RegistrationStatus, SeminarFormat, SeminarStatus
 from shared.times import format_date, format_when, local, utcnow
@@ -40,7 +41,7 @@ def mail_context(notification: Notification, settings: Settings) -> dict:
     """Everything a mail template may show for this notification."""
     registration = notification.registration
     seminar = registration.seminar
-    language = registration.language if registration.language in ("de", "en") else "de"
+    language = language_or_default(registration.language)
     may_join = (
         registration.status == RegistrationStatus.CONFIRMED
         and seminar.status != SeminarStatus.CANCELLED
@@ -54,13 +55,16 @@ def mail_context(notification: Notification, settings: Settings) -> dict:
         "organiser": seminar.organiser,
         "when": format_when(seminar.starts_at, seminar.ends_at, seminar.timezone, language),
         # For subjects: the start alone, e.g. "Mittwoch, 9. Dezember 2026, 13:30 Uhr".
-        "starts": format_date(seminar.starts_at, seminar.timezone, language)
-        + (f", {start:%H:%M}" if language == "en" else f", {start:%H:%M} Uhr"),
+        # Translators: the start of a seminar in a mail subject; date is e.g. "Mittwoch, 9. Dezember 2026".
+        "starts": translate(language, "%(date)s, %(time)s Uhr",
+                            date=format_date(seminar.starts_at, seminar.timezone, language), time=f"{start:%H:%M}"),
         "seminar_url": seminar_page_url(settings, seminar.id),
         "participant_url": participant_page_url(settings, registration.id, registration.token_nonce),
         # The join link goes only to confirmed participants, never in a double opt-in mail.
         "join_url": seminar.join_url if may_join else None,
         "needs_confirmation": seminar.double_opt_in and registration.email_confirmed_at is None,
+        # One template set for all languages: _(), ngettext() and pgettext() give the texts in this language.
+        **translator(language).template_globals(),
     }
 
 
@@ -80,7 +84,7 @@ def build_mail(notification: Notification, settings: Settings) -> Message:
     context = mail_context(notification, settings)
     invitation = invitation_for(notification, settings, context["join_url"])
     context["has_calendar_file"] = invitation is not None
-    folder = f"{notification.kind.value}/{context['language']}"
+    folder = notification.kind.value
     subject = _templates.get_template(f"{folder}/subject.txt").render(context)
     text = _templates.get_template(f"{folder}/body.txt").render(context)
     html = _templates.get_template(f"{folder}/body.html").render(context)

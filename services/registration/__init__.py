@@ -14,7 +14,7 @@ from shared.feed_version import FeedVersionWatcher
 from shared.health import health
 from shared.logs import configure_logging, install_request_logging
 from shared.metrics import install_metrics
-from shared.problems import PROBLEMS, STATUS_CODES, negotiated_language, problem
+from shared.problems import STATUS_CODES, negotiated_language, problem, problem_text
 from shared.runtime import make_runtime
 from services.registration.auth import configure_sessions
 from services.registration.limits import install_limits
@@ -59,7 +59,7 @@ def error_response(error: HTTPException):
         response = problem(error.code or 500, code, language=request_language(), errors=errors)
     else:
         language = negotiated_language(request.args.get("lang"))
-        title, detail = PROBLEMS[code][language]
+        title, detail = problem_text(code, language)
         response = make_response(render_template("error.html", title=title, detail=detail), error.code)
     for challenge in getattr(error, "www_authenticate", None) or []:  # 401 names the scheme
         response.headers.add("WWW-Authenticate", str(challenge))

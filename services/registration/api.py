@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from flask_smorest import Blueprint
 
 from shared.db import read_session
+from shared.i18n import LANGUAGES
 from shared.problems import problem
 from services.registration.public_cache import PublicAnswers
 from services.registration.questions import AnswersInvalid
@@ -125,6 +126,6 @@ def request_language() -> str | None:
         body = request.get_json(silent=True) if request.is_json else None
     except HTTPException:  # e.g. the body is over the size limit
         return None
-    if isinstance(body, dict) and body.get("language") in ("de", "en"):
+    if isinstance(body, dict) and body.get("language") in LANGUAGES:
         return body["language"]
     return None

@@ -9,9 +9,10 @@ from flask import Blueprint, Response, abort, current_app, g, redirect, render_t
 from markupsafe import escape
 
 from shared.db import read_session
-from shared.problems import FIELD_MESSAGES, PROBLEMS
+from shared.i18n import LANGUAGES, translator
+from shared.problems import field_message, problem_text
 from services.registration import pages
-from services.registration.consent import CONSENT_TEXT
+from services.registration.consent import consent_text
 from services.registration.origins import frame_ancestors, seminar_origins, series_origins
 from services.registration.seminars import find_public_seminar, list_public_seminars, window_problem
 
@@ -34,14 +35,17 @@ def _runtime():
 
 @embed.get("/widget.js")
 def widget():
-    """The widget script; it takes the consent text and the service's address from here."""
+    """The widget script, with its texts in both languages and the service's address."""
     settings = _runtime().settings
     script = render_template(
         "embed/widget.js",
         base_url=settings.registration_base_url,
-        consent_text=CONSENT_TEXT,
-        field_messages={code: FIELD_MESSAGES[code] for code in WIDGET_FIELD_MESSAGES},
-        closed_problems={code: PROBLEMS[code] for code in WINDOW_PROBLEMS},
+        translators={language: translator(language) for language in LANGUAGES},
+        consent_text={language: consent_text(language) for language in LANGUAGES},
+        field_messages={code: {language: field_message(code, language) for language in LANGUAGES}
+                        for code in WIDGET_FIELD_MESSAGES},
+        closed_problems={code: {language: problem_text(code, language) for language in LANGUAGES}
+                         for code in WINDOW_PROBLEMS},
     ).encode()
     response = Response(script, mimetype="text/javascript")
     response.set_etag(hashlib.sha256(script).hexdigest()[:32])
@@ -127,7 +131,7 @@ def series_page(slug: str):
     with read_session(_runtime().sessions) as session:
         seminars = list_public_seminars(session, series_slug=slug)
         return render_template("embed/series.html", slug=slug, seminars=seminars,
-                               window_problem=window_problem, problems=PROBLEMS)
+                               window_problem=window_problem, problem_text=problem_text)
 
 
 def _render_form(event_id: int, *, errors=None, values=None, form_problem=None, status=200):

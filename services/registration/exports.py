@@ -32,6 +32,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from shared.db import read_session
+from shared.i18n import LANGUAGES, N_, NC_, translate, translate_context
 from shared.models import MAX_ID, QuestionKind, Registration, RegistrationStatus, Seminar, Series
 from shared.times import local, utcnow
 
@@ -39,7 +40,6 @@ CSV_MIMETYPE = "text/csv; charset=utf-8"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("csv", "xlsx")
 DELIMITERS = (";", ",")
-LANGUAGES = ("de", "en")
 # Rows fetched from the cursor at a time, and rows per CSV chunk handed to the client.
 FETCH_ROWS = 1000
 ROWS_PER_CHUNK = 500
@@ -60,39 +60,23 @@ XLSX_OPTIONS = {
 }
 XLSX_DATE_FORMAT = "dd.mm.yyyy hh:mm"
 
+# Texts of the export in German; the catalog has the English.
 STATUS_LABELS = {
-    "de": {
-        RegistrationStatus.PENDING: "unbestätigt",
-        RegistrationStatus.CONFIRMED: "bestätigt",
-        RegistrationStatus.WAITLISTED: "Warteliste",
-        RegistrationStatus.CANCELLED: "storniert",
-        RegistrationStatus.EXPIRED: "abgelaufen",
-    },
-    "en": {
-        RegistrationStatus.PENDING: "unconfirmed",
-        RegistrationStatus.CONFIRMED: "confirmed",
-        RegistrationStatus.WAITLISTED: "waiting list",
-        RegistrationStatus.CANCELLED: "cancelled",
-        RegistrationStatus.EXPIRED: "expired",
-    },
+    RegistrationStatus.PENDING: NC_("registration status", "unbestätigt"),
+    RegistrationStatus.CONFIRMED: NC_("registration status", "bestätigt"),
+    RegistrationStatus.WAITLISTED: NC_("registration status", "Warteliste"),
+    RegistrationStatus.CANCELLED: NC_("registration status", "storniert"),
+    RegistrationStatus.EXPIRED: NC_("registration status", "abgelaufen"),
 }
 HEADERS = {
-    "de": {
-        "status": "Status", "name": "Name", "email": "E-Mail", "seminar": "Seminar", "starts_at": "Beginn",
-        "created_at": "Angemeldet am", "confirmed_at": "Bestätigt am", "consent_at": "Einwilligung am",
-        "consent_version": "Einwilligungsversion", "email_confirmed_at": "E-Mail bestätigt am",
-        "source_page": "Anmeldeseite",
-    },
-    "en": {
-        "status": "Status", "name": "Name", "email": "Email", "seminar": "Seminar", "starts_at": "Starts",
-        "created_at": "Registered at", "confirmed_at": "Confirmed at", "consent_at": "Consent given at",
-        "consent_version": "Consent version", "email_confirmed_at": "Email confirmed at",
-        "source_page": "Registration page",
-    },
+    "status": N_("Status"), "name": N_("Name"), "email": N_("E-Mail"), "seminar": N_("Seminar"),
+    "starts_at": N_("Beginn"), "created_at": N_("Angemeldet am"), "confirmed_at": N_("Bestätigt am"),
+    "consent_at": N_("Einwilligung am"), "consent_version": N_("Einwilligungsversion"),
+    "email_confirmed_at": N_("E-Mail bestätigt am"), "source_page": N_("Anmeldeseite"),
 }
-YES_NO = {"de": ("Ja", "Nein"), "en": ("Yes", "No")}
-FILE_SUFFIX = {"de": "teilnehmende", "en": "attendees"}
-SHEET_NAME = {"de": "Teilnehmende", "en": "Attendees"}
+YES_NO = (N_("Ja"), N_("Nein"))
+FILE_SUFFIX = N_("teilnehmende")
+SHEET_NAME = N_("Teilnehmende")
 # Wide enough for "21.11.2026 13:30" and the longest time header.
 TIME_WIDTH = 20
 
@@ -122,6 +106,8 @@ class Layout:
     query: Select
     language: str
     series: bool
+    status_labels: dict[RegistrationStatus, str]
+    yes_no: tuple[str, str]
     questions: tuple[QuestionColumn, ...]
     # Per seminar, its checkbox questions: a missing answer there means "no", elsewhere "not asked".
     checkboxes: dict[int, frozenset[str]]
@@ -155,7 +141,7 @@ def export_attendees(
         else:
             seminars, stem = _series(session, organiser_id, series_id, now or utcnow())
         layout = _layout(seminars, series_id is not None, wanted, language)
-    filename = f"{stem}-{FILE_SUFFIX[language]}.{fmt}"
+    filename = f"{stem}-{translate(language, FILE_SUFFIX)}.{fmt}"
     if fmt == "csv":
         return Export(filename, CSV_MIMETYPE, _csv_chunks(sessions, layout, delimiter))
     return Export(filename, XLSX_MIMETYPE, _xlsx_chunks(sessions, layout))
@@ -195,12 +181,19 @@ def _slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text)[:60].strip("-") or "seminar"
 
 
+def status_label(status: RegistrationStatus, language: str) -> str:
+    """A registration's status as the organiser reads it."""
+    return translate_context(language, *STATUS_LABELS[status])
+
+
 def _layout(seminars: list[Seminar], series: bool, statuses: set[RegistrationStatus] | None, language: str) -> Layout:
     """Columns and query of an export of these seminars."""
     return Layout(
         query=registrations_query([seminar.id for seminar in seminars], statuses),
         language=language,
         series=series,
+        status_labels={status: status_label(status, language) for status in RegistrationStatus},
+        yes_no=(translate(language, YES_NO[0]), translate(language, YES_NO[1])),
         questions=_question_columns(seminars, language),
         checkboxes={
             seminar.id: frozenset(q.key for q in seminar.questions if q.kind == QuestionKind.CHECKBOX)
@@ -252,7 +245,7 @@ def registrations_query(seminar_ids: list[int], statuses: set[RegistrationStatus
 
 def _columns(layout: Layout) -> list[tuple[str, int]]:
     """Header label and width (in characters) of each column, in the export language."""
-    labels = HEADERS[layout.language]
+    labels = {key: translate(layout.language, text) for key, text in HEADERS.items()}
     columns = [(labels["status"], 14), (labels["name"], 28), (labels["email"], 32)]
     if layout.series:
         columns += [(labels["seminar"], 36), (labels["starts_at"], TIME_WIDTH)]
@@ -269,7 +262,7 @@ def _cells(layout: Layout, row: Row) -> list[Any]:
     (status, name, email, answers, created_at, confirmed_at, consent_at, consent_version, email_confirmed_at,
      source_page, anonymised_at, seminar_id, seminar_title, seminar_starts_at, seminar_timezone) = row
     zone = ZoneInfo(seminar_timezone)
-    status = STATUS_LABELS[layout.language][status]
+    status = layout.status_labels[status]
     seminar = [seminar_title, _wall_clock(seminar_starts_at, zone)] if layout.series else []
     booked = [_wall_clock(created_at, zone), _wall_clock(confirmed_at, zone)]
     if anonymised_at is not None:
@@ -277,7 +270,7 @@ def _cells(layout: Layout, row: Row) -> list[Any]:
         return [status, None, None, *seminar, *[None] * len(layout.questions), *booked, None, None, None, None]
     checkboxes = layout.checkboxes[seminar_id]
     answers = answers or {}
-    yes_no = YES_NO[layout.language]
+    yes_no = layout.yes_no
     return [
         status, name, email, *seminar,
         *[_answer(question, answers.get(question.key), question.key in checkboxes, yes_no)
@@ -364,7 +357,7 @@ def _xlsx_chunks(sessions: sessionmaker[Session], layout: Layout) -> Iterator[by
 def _write_workbook(sessions: sessionmaker[Session], layout: Layout, path: Path) -> None:
     """Write the attendee list as a workbook: bold frozen header, autofilter, real date cells."""
     workbook = xlsxwriter.Workbook(str(path), {**XLSX_OPTIONS, "tmpdir": str(path.parent)})
-    sheet = workbook.add_worksheet(SHEET_NAME[layout.language])
+    sheet = workbook.add_worksheet(translate(layout.language, SHEET_NAME))
     # write_string never makes a formula, so the file as sent is safe. OWASP's visible
     # apostrophe is for CSV, where the reading program decides; here it would change the
     # value people see, sort and filter on. Instead every text cell gets Excel's hidden

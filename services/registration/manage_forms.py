@@ -15,10 +15,11 @@ from zoneinfo import available_timezones
 
 from marshmallow import Schema, ValidationError
 
-from shared.problems import FIELD_MESSAGES, PROBLEMS
+from shared.i18n import N_
+from shared.problems import FIELD_MESSAGES, PROBLEMS, field_message, problem_text
 from shared.times import from_local, local
 from services.registration.manage_schemas import OrganiserInput, SeminarInput, SeminarMove
-from services.registration.pages import page_language
+from services.registration.pages import page_language, page_text
 
 ZONES = frozenset(available_timezones())
 # "24 h", "30 min", "2 Tage": a number and a unit; a bare number would be ambiguous.
@@ -31,18 +32,12 @@ REFUSAL_FIELDS = {"ends_before_start": "end_time", "capacity_below_taken": "capa
 
 # Errors only the forms can make (the schemas' codes are in shared.problems).
 FORM_MESSAGES = {
-    "invalid_date": {"de": "Bitte ein Datum angeben (TT.MM.JJJJ).", "en": "Please enter a date."},
-    "invalid_time": {"de": "Bitte eine Uhrzeit angeben (z. B. 13:30).", "en": "Please enter a time (e.g. 13:30)."},
-    "invalid_moment": {"de": "Bitte Datum und Uhrzeit angeben.", "en": "Please enter date and time."},
-    "invalid_number": {"de": "Bitte eine ganze Zahl ab 0 angeben.", "en": "Please enter a whole number from 0."},
-    "invalid_offsets": {
-        "de": "Zeiten wie „24 h, 1 h“ oder „30 min“ angeben, höchstens fünf, jeweils bis 60 Tage vorher.",
-        "en": "Give times such as “24 h, 1 h” or “30 min”, at most five, each up to 60 days before.",
-    },
-    "invalid_questions": {
-        "de": "Die Fragen müssen eine JSON-Liste von Objekten sein (siehe Beispiel).",
-        "en": "The questions must be a JSON list of objects (see the example).",
-    },
+    "invalid_date": N_("Bitte ein Datum angeben (TT.MM.JJJJ)."),
+    "invalid_time": N_("Bitte eine Uhrzeit angeben (z. B. 13:30)."),
+    "invalid_moment": N_("Bitte Datum und Uhrzeit angeben."),
+    "invalid_number": N_("Bitte eine ganze Zahl ab 0 angeben."),
+    "invalid_offsets": N_("Zeiten wie „24 h, 1 h“ oder „30 min“ angeben, höchstens fünf, jeweils bis 60 Tage vorher."),
+    "invalid_questions": N_("Die Fragen müssen eine JSON-Liste von Objekten sein (siehe Beispiel)."),
 }
 
 
@@ -54,11 +49,6 @@ class FormInvalid(Exception):
     def __init__(self, errors: dict[str, Any]):
         super().__init__(errors)
         self.errors = errors
-
-
-def in_page_language(de: str, en: str) -> str:
-    """German or English, as the page is shown."""
-    return en if page_language() == "en" else de
 
 
 def load(schema: Schema, raw: dict, problems: dict | None = None, renamed: dict | None = None,
@@ -303,16 +293,17 @@ def _sentences(codes, prefix: str) -> list[str]:
 
 def _position(key) -> str:
     """A list position ("Nr. 2") or a nested field's name."""
-    return in_page_language("Nr.", "No.") + f" {key + 1}" if isinstance(key, int) else str(key)
+    return page_text("Nr. %(number)s", number=key + 1) if isinstance(key, int) else str(key)
 
 
 def _sentence(code: str) -> str:
     """One error code as a sentence in the page's language."""
     language = page_language()
-    for texts in (FORM_MESSAGES, FIELD_MESSAGES):
-        if code in texts:
-            return texts[code][language]
+    if code in FORM_MESSAGES:
+        return page_text(FORM_MESSAGES[code])
+    if code in FIELD_MESSAGES:
+        return field_message(code, language)
     if code in PROBLEMS:
-        return PROBLEMS[code][language][1]
+        return problem_text(code, language)[1]
     # marshmallow's own English sentences (e.g. a range) are replaced by a plain one.
-    return FIELD_MESSAGES["invalid_choice"][language]
+    return field_message("invalid_choice", language)

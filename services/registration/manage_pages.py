@@ -34,6 +34,7 @@ from werkzeug.exceptions import (
     default_exceptions,
 )
 
+from shared.i18n import LANGUAGES, N_, NC_, translate, translate_context
 from shared.links import seminar_feed_url, seminar_page_url, series_feed_url
 from shared.models import (
     ACTIVE,
@@ -72,7 +73,6 @@ from services.registration.manage_forms import (
     FormInvalid,
     blank_seminar,
     form_errors,
-    in_page_language,
     load,
     messages,
     move_input,
@@ -89,7 +89,7 @@ from services.registration.manage_schemas import (
     TokenInput,
 )
 from services.registration.management import RESENDABLE
-from services.registration.pages import page_language
+from services.registration.pages import page_language, page_plural, page_text
 from services.registration.registrations import RegistrationRefused
 
 manage_pages = Blueprint("manage_pages", __name__, url_prefix="/manage", template_folder="templates")
@@ -111,54 +111,54 @@ SECURITY_HEADERS = {
 }
 COMMON_ZONES = ("Europe/Berlin", "Europe/Vienna", "Europe/Zurich", "Europe/London", "UTC")
 SEMINAR_STATUSES = {
-    SeminarStatus.DRAFT: ("Entwurf", "draft"),
-    SeminarStatus.PUBLISHED: ("veröffentlicht", "published"),
-    SeminarStatus.CANCELLED: ("abgesagt", "cancelled"),
+    SeminarStatus.DRAFT: N_("Entwurf"),
+    SeminarStatus.PUBLISHED: N_("veröffentlicht"),
+    SeminarStatus.CANCELLED: N_("abgesagt"),
 }
 SEMINAR_FORMATS = {
-    SeminarFormat.ONLINE: ("Online", "Online"),
-    SeminarFormat.IN_PERSON: ("Vor Ort", "In person"),
-    SeminarFormat.HYBRID: ("Hybrid (vor Ort und online)", "Hybrid (in person and online)"),
+    SeminarFormat.ONLINE: N_("Online"),
+    SeminarFormat.IN_PERSON: N_("Vor Ort"),
+    SeminarFormat.HYBRID: N_("Hybrid (vor Ort und online)"),
 }
 MAIL_KINDS = {
-    NotificationKind.CONFIRM_ADDRESS: ("Bitte Adresse bestätigen", "Please confirm address"),
-    NotificationKind.CONFIRMED: ("Anmeldebestätigung", "Confirmation"),
-    NotificationKind.WAITLISTED: ("Warteliste", "Waiting list"),
-    NotificationKind.PROMOTED: ("Nachgerückt", "Moved up"),
-    NotificationKind.REMINDER: ("Erinnerung", "Reminder"),
-    NotificationKind.CHANGED: ("Änderung", "Change"),
-    NotificationKind.SEMINAR_CANCELLED: ("Absage des Seminars", "Seminar cancelled"),
-    NotificationKind.CANCELLATION_RECEIPT: ("Stornobestätigung", "Cancellation receipt"),
-    NotificationKind.ALREADY_REGISTERED: ("Schon angemeldet", "Already registered"),
+    NotificationKind.CONFIRM_ADDRESS: N_("Bitte Adresse bestätigen"),
+    NotificationKind.CONFIRMED: N_("Anmeldebestätigung"),
+    NotificationKind.WAITLISTED: N_("Warteliste"),
+    NotificationKind.PROMOTED: N_("Nachgerückt"),
+    NotificationKind.REMINDER: N_("Erinnerung"),
+    NotificationKind.CHANGED: N_("Änderung"),
+    NotificationKind.SEMINAR_CANCELLED: N_("Absage des Seminars"),
+    NotificationKind.CANCELLATION_RECEIPT: N_("Stornobestätigung"),
+    NotificationKind.ALREADY_REGISTERED: N_("Schon angemeldet"),
 }
 MAIL_STATUSES = {
-    NotificationStatus.QUEUED: ("wartet auf Versand", "queued"),
-    NotificationStatus.SENDING: ("wird gesendet", "sending"),
-    NotificationStatus.SENT: ("gesendet", "sent"),
-    NotificationStatus.RETRY: ("neuer Versuch folgt", "will retry"),
-    NotificationStatus.FAILED: ("fehlgeschlagen", "failed"),
-    NotificationStatus.CANCELLED: ("nicht mehr nötig", "dropped"),
+    NotificationStatus.QUEUED: N_("wartet auf Versand"),
+    NotificationStatus.SENDING: N_("wird gesendet"),
+    NotificationStatus.SENT: N_("gesendet"),
+    NotificationStatus.RETRY: N_("neuer Versuch folgt"),
+    NotificationStatus.FAILED: N_("fehlgeschlagen"),
+    NotificationStatus.CANCELLED: N_("nicht mehr nötig"),
 }
-ROLES = {Role.VIEWER: ("Lesen", "Viewer"), Role.EDITOR: ("Bearbeiten", "Editor"), Role.ADMIN: ("Verwalten", "Admin")}
+ROLES = {Role.VIEWER: NC_("role", "Lesen"), Role.EDITOR: NC_("role", "Bearbeiten"), Role.ADMIN: NC_("role", "Verwalten")}
 AUDIT_ACTIONS = {
-    "seminar.created": ("Seminar angelegt", "Seminar created"),
-    "seminar.changed": ("Seminar geändert", "Seminar changed"),
-    "seminar.published": ("Seminar veröffentlicht", "Seminar published"),
-    "seminar.moved": ("Seminar verschoben", "Seminar moved"),
-    "seminar.cancelled": ("Seminar abgesagt", "Seminar cancelled"),
-    "seminar.deleted": ("Seminar gelöscht", "Seminar deleted"),
-    "series.created": ("Reihe angelegt", "Series created"),
-    "series.changed": ("Reihe geändert", "Series changed"),
-    "series.deleted": ("Reihe gelöscht", "Series deleted"),
-    "registration.cancelled": ("Anmeldung storniert", "Registration cancelled"),
-    "registration.promoted": ("Von der Warteliste nachgerückt", "Moved up from the waiting list"),
-    "registration.mail_resent": ("Mail erneut gesendet", "Mail sent again"),
-    "attendees.exported": ("Teilnehmerliste exportiert", "Attendee list exported"),
-    "organiser.changed": ("Einstellungen geändert", "Settings changed"),
-    "token.created": ("API-Token angelegt", "API token created"),
-    "token.revoked": ("API-Token widerrufen", "API token revoked"),
-    "person.reported": ("Auskunft zu einer Person erteilt", "Report on a person given"),
-    "person.erased": ("Daten einer Person gelöscht", "A person's data erased"),
+    "seminar.created": N_("Seminar angelegt"),
+    "seminar.changed": N_("Seminar geändert"),
+    "seminar.published": N_("Seminar veröffentlicht"),
+    "seminar.moved": N_("Seminar verschoben"),
+    "seminar.cancelled": N_("Seminar abgesagt"),
+    "seminar.deleted": N_("Seminar gelöscht"),
+    "series.created": N_("Reihe angelegt"),
+    "series.changed": N_("Reihe geändert"),
+    "series.deleted": N_("Reihe gelöscht"),
+    "registration.cancelled": N_("Anmeldung storniert"),
+    "registration.promoted": N_("Von der Warteliste nachgerückt"),
+    "registration.mail_resent": N_("Mail erneut gesendet"),
+    "attendees.exported": N_("Teilnehmerliste exportiert"),
+    "organiser.changed": N_("Einstellungen geändert"),
+    "token.created": N_("API-Token angelegt"),
+    "token.revoked": N_("API-Token widerrufen"),
+    "person.reported": N_("Auskunft zu einer Person erteilt"),
+    "person.erased": N_("Daten einer Person gelöscht"),
 }
 
 
@@ -169,20 +169,17 @@ def _runtime():
     return current_app.extensions["runtime"]
 
 
-_t = in_page_language
-
-
 def manage_url(endpoint: str, **values) -> str:
     """url_for that keeps a language chosen with ?lang= from page to page."""
     chosen = request.values.get("lang")
-    if chosen in ("de", "en"):
+    if chosen in LANGUAGES:
         values.setdefault("lang", chosen)
     return url_for(endpoint, **values)
 
 
-def _done(de: str, en: str, endpoint: str, **values) -> Response:
-    """Say what happened on the next page (post, redirect, get)."""
-    flash(_t(de, en))
+def _done(message: str, endpoint: str, **values) -> Response:
+    """Say what happened on the next page (post, redirect, get); ``message`` is already translated."""
+    flash(message)
     return redirect(manage_url(endpoint, **values))
 
 
@@ -215,14 +212,21 @@ def _helpers() -> dict:
         "csrf_field": CSRF_FIELD,
         "csrf_token": csrf_token,
         "account": current_account(),
-        "label": lambda names, key: names[key][1 if language == "en" else 0] if key in names else key,
+        "label": lambda names, key: _label(language, names, key),
         "local_time": lambda moment, zone: local(moment, zone).strftime("%d.%m.%Y %H:%M") if moment else "",
         "SEMINAR_STATUSES": SEMINAR_STATUSES, "SEMINAR_FORMATS": SEMINAR_FORMATS, "MAIL_KINDS": MAIL_KINDS,
         "MAIL_STATUSES": MAIL_STATUSES, "ROLES": ROLES, "AUDIT_ACTIONS": AUDIT_ACTIONS,
         "anonymise_after": privacy.anonymise_after,
-        "REGISTRATION_STATUSES": {status: (STATUS_LABELS["de"][status], STATUS_LABELS["en"][status])
-                                  for status in RegistrationStatus},
+        "REGISTRATION_STATUSES": STATUS_LABELS,
     }
+
+
+def _label(language: str, names: dict, key) -> str:
+    """The translated label of a status, kind or action; unknown keys show as they are."""
+    text = names.get(key)
+    if text is None:
+        return str(key)
+    return translate_context(language, *text) if isinstance(text, tuple) else translate(language, text)
 
 
 @manage_pages.errorhandler(Unauthorized)
@@ -284,7 +288,7 @@ def logout():
     """Log out."""
     check_csrf()
     log_out()
-    return _done("Sie sind abgemeldet.", "You are logged out.", "manage_pages.login_form")
+    return _done(page_text("Sie sind abgemeldet."), "manage_pages.login_form")
 
 
 @manage_pages.get("/")
@@ -337,7 +341,7 @@ def create_seminar(org: str):
         seminar = management.create_seminar(_runtime(), by, seminar_input(request.form, creating=True))
     except (FormInvalid, RegistrationRefused) as problem:
         return _seminar_form(org, by, None, request.form, form_errors(problem), status=problem.status)
-    return _done("Das Seminar ist angelegt.", "The seminar has been created.",
+    return _done(page_text("Das Seminar ist angelegt."),
                  "manage_pages.seminar", org=org, seminar_id=seminar.id)
 
 
@@ -359,7 +363,7 @@ def update_seminar(org: str, seminar_id: int):
         management.update_seminar(_runtime(), by, seminar_id, seminar_input(request.form, creating=False))
     except (FormInvalid, RegistrationRefused) as problem:
         return _seminar_form(org, by, seminar, request.form, form_errors(problem), status=problem.status)
-    return _done("Die Änderungen sind gespeichert.", "The changes have been saved.",
+    return _done(page_text("Die Änderungen sind gespeichert."),
                  "manage_pages.seminar", org=org, seminar_id=seminar_id)
 
 
@@ -370,7 +374,7 @@ def _seminar_form(org: str, by, seminar, values, errors=None, status: int = 200)
     choices = {
         "series": [(item.id, item.title) for item in management.list_series(_runtime(), by)],
         "zones": [(zone, zone) for zone in zones],
-        "formats": [(kind.value, _t(*names)) for kind, names in SEMINAR_FORMATS.items()],
+        "formats": [(kind.value, page_text(name)) for kind, name in SEMINAR_FORMATS.items()],
     }
     return _render("manage/seminar_form.html", org, by, status, seminar=seminar, values=values,
                    errors=messages(errors or {}), choices=choices)
@@ -417,7 +421,7 @@ def publish(org: str, seminar_id: int):
     check_csrf()
     by = page_principal(org, EDIT)
     management.publish_seminar(_runtime(), by, seminar_id)
-    return _done("Das Seminar ist veröffentlicht.", "The seminar is published.",
+    return _done(page_text("Das Seminar ist veröffentlicht."),
                  "manage_pages.seminar", org=org, seminar_id=seminar_id)
 
 
@@ -432,8 +436,8 @@ def move(org: str, seminar_id: int):
     except (FormInvalid, RegistrationRefused) as problem:
         errors = form_errors(problem, {"ends_before_start": "move_end_time"})
         return _seminar_page(org, by, seminar_id, request.form, errors, status=problem.status)
-    return _done(f"Gespeichert. {len(told)} Mail(s) an Teilnehmende werden gesendet.",
-                 f"Saved. {len(told)} mail(s) to participants are being sent.",
+    return _done(page_plural("Gespeichert. %(count)s Mail an Teilnehmende wird gesendet.",
+                             "Gespeichert. %(count)s Mails an Teilnehmende werden gesendet.", len(told)),
                  "manage_pages.seminar", org=org, seminar_id=seminar_id)
 
 
@@ -451,8 +455,8 @@ def cancel(org: str, seminar_id: int):
     check_csrf()
     by = page_principal(org, EDIT)
     told = cancel_seminar(_runtime(), seminar_id, by=by)
-    return _done(f"Das Seminar ist abgesagt. {len(told)} Person(en) werden benachrichtigt.",
-                 f"The seminar is cancelled. {len(told)} person(s) are being told.",
+    return _done(page_plural("Das Seminar ist abgesagt. %(count)s Person wird benachrichtigt.",
+                             "Das Seminar ist abgesagt. %(count)s Personen werden benachrichtigt.", len(told)),
                  "manage_pages.seminar", org=org, seminar_id=seminar_id)
 
 
@@ -466,11 +470,10 @@ def export_seminar(org: str, seminar_id: int, fmt: str):
 # --- registrations ------------------------------------------------------------------------------
 
 # What the buttons of the attendee table do, and what the page says afterwards.
-REGISTRATION_ACTIONS: dict[str, tuple[Callable, str, str]] = {
-    "cancel": (management.cancel_by_organiser, "Die Anmeldung ist storniert.", "The registration is cancelled."),
-    "promote": (management.promote, "Die Person ist nachgerückt und wird benachrichtigt.",
-                "The person has moved up and is being told."),
-    "resend": (management.resend_mail, "Die Mail wird erneut gesendet.", "The mail is being sent again."),
+REGISTRATION_ACTIONS: dict[str, tuple[Callable, str]] = {
+    "cancel": (management.cancel_by_organiser, N_("Die Anmeldung ist storniert.")),
+    "promote": (management.promote, N_("Die Person ist nachgerückt und wird benachrichtigt.")),
+    "resend": (management.resend_mail, N_("Die Mail wird erneut gesendet.")),
 }
 
 
@@ -481,9 +484,9 @@ def registration_action(org: str, registration_id: int, action: str):
     by = page_principal(org, EDIT)
     # Found first, so that the page can go back to its seminar (and another organiser's is 404).
     seminar_id = management.get_registration(_runtime(), by, registration_id).seminar_id
-    act, de, en = REGISTRATION_ACTIONS[action]
+    act, done = REGISTRATION_ACTIONS[action]
     act(_runtime(), by, registration_id)
-    return _done(de, en, "manage_pages.seminar", org=org, seminar_id=seminar_id, _anchor="attendees",
+    return _done(page_text(done), "manage_pages.seminar", org=org, seminar_id=seminar_id, _anchor="attendees",
                  status=request.args.get("status") or None, q=request.args.get("q") or None)
 
 
@@ -507,7 +510,7 @@ def create_series(org: str):
         management.create_series(_runtime(), by, data)
     except (FormInvalid, RegistrationRefused) as problem:
         return _series_page(org, by, request.form, form_errors(problem), status=problem.status)
-    return _done("Die Reihe ist angelegt.", "The series has been created.", "manage_pages.series", org=org)
+    return _done(page_text("Die Reihe ist angelegt."), "manage_pages.series", org=org)
 
 
 def _series_page(org: str, by, values, errors=None, status: int = 200):
@@ -571,7 +574,7 @@ def revoke_token(org: str, token_id: int):
     by = page_principal(org, ADMIN)
     if not revoke_api_token(_runtime(), by.organiser_id, token_id, by=by):
         raise _problem(NotFound(), "token_not_found")
-    return _done("Das Token ist widerrufen.", "The token has been revoked.", "manage_pages.tokens", org=org)
+    return _done(page_text("Das Token ist widerrufen."), "manage_pages.tokens", org=org)
 
 
 @manage_pages.get("/<org>/audit")
@@ -601,7 +604,7 @@ def save_settings(org: str):
         management.update_organiser(_runtime(), by, organiser_input(request.form))
     except FormInvalid as invalid:
         return _render("manage/settings.html", org, by, 422, values=request.form, errors=messages(invalid.errors))
-    return _done("Die Einstellungen sind gespeichert.", "The settings have been saved.",
+    return _done(page_text("Die Einstellungen sind gespeichert."),
                  "manage_pages.settings", org=org)
 
 
@@ -640,7 +643,7 @@ def privacy_erase(org: str):
     except FormInvalid as invalid:
         return _render("manage/privacy.html", org, by, 422, values=request.form, errors=messages(invalid.errors))
     count = privacy.erase_person(_runtime(), by, email)
-    return _done(f"{count} Anmeldung(en) anonymisiert.", f"{count} registration(s) anonymised.",
+    return _done(page_plural("%(count)s Anmeldung anonymisiert.", "%(count)s Anmeldungen anonymisiert.", count),
                  "manage_pages.privacy_page", org=org)
 
 

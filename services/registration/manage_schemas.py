@@ -6,6 +6,7 @@ from zoneinfo import available_timezones
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from shared.i18n import LANGUAGES
 from shared.models import (
     MAX_ID,
     NotificationKind,
@@ -64,7 +65,7 @@ class SeminarInput(_Strict):
     join_url = fields.String(allow_none=True, load_default=None, validate=URL, error_messages=CODES,
                              metadata={"description": "Sent only to confirmed participants; never public"})
     timezone = fields.String(load_default="Europe/Berlin", error_messages=CODES)
-    language = fields.String(load_default="de", validate=validate.OneOf(["de", "en"], error="invalid_choice"))
+    language = fields.String(load_default="de", validate=validate.OneOf(LANGUAGES, error="invalid_choice"))
     starts_at = _datetime(required=True)
     ends_at = _datetime(required=True)
     capacity = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(0, 100000, error="out_of_range"),
@@ -229,7 +230,7 @@ class RegistrationPage(Schema):
 class ExportQuery(_Strict):
     status = fields.List(_enum(RegistrationStatus), load_default=list)
     delimiter = fields.String(load_default=";", validate=validate.OneOf([";", ","], error="invalid_choice"))
-    lang = fields.String(load_default="de", validate=validate.OneOf(["de", "en"], error="invalid_choice"))
+    lang = fields.String(load_default="de", validate=validate.OneOf(LANGUAGES, error="invalid_choice"))
 
 
 class OrganiserOutput(Schema):

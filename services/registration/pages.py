@@ -17,10 +17,11 @@ from shared.links import (
     webcal_url,
 )
 from shared.models import QuestionKind, Registration, RegistrationStatus
-from shared.problems import PROBLEMS, translate_field_errors
+from shared.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, translate, translate_plural, translator
+from shared.problems import problem_text, translate_field_errors
 from shared.tokens import REGISTRATION_PAGE, form_token_age, make_form_token, read_token
 from shared.times import format_when
-from services.registration.consent import CONSENT_TEXT
+from services.registration.consent import consent_text
 from services.registration.questions import AnswersInvalid
 from services.registration.registrations import (
     RegistrationRefused,
@@ -46,9 +47,19 @@ def _runtime():
 def page_language() -> str:
     """Language of a page: ?lang=, else the browser's preference, else German."""
     chosen = request.values.get("lang")
-    if chosen in ("de", "en"):
+    if chosen in LANGUAGES:
         return chosen
-    return request.accept_languages.best_match(("de", "en"), default="de")
+    return request.accept_languages.best_match(LANGUAGES, default=SOURCE_LANGUAGE)
+
+
+def page_text(message: str, **params) -> str:
+    """A catalog text in the page's language."""
+    return translate(page_language(), message, **params)
+
+
+def page_plural(singular: str, plural: str, number: int, **params) -> str:
+    """A catalog text with a number, in the page's language."""
+    return translate_plural(page_language(), singular, plural, number, **params)
 
 
 @pages.app_context_processor
@@ -56,7 +67,7 @@ def _template_helpers():
     language = page_language() if request else "de"
     return {
         "lang": language,
-        "t": lambda de, en: en if language == "en" else de,
+        **translator(language).template_globals(),
         "when": lambda seminar: format_when(seminar.starts_at, seminar.ends_at, seminar.timezone, language),
     }
 
@@ -175,28 +186,25 @@ def render_seminar(event_id: int, *, template: str = "seminar.html", form_action
             template,
             seminar=seminar,
             closed_reason=closed_reason,
-            closed_text=PROBLEMS[closed_reason][language][1] if closed_reason else None,
+            closed_text=problem_text(closed_reason, language)[1] if closed_reason else None,
             errors=errors or {},
             values=values or {},
             problem_text=_problem_text(form_problem, language) if form_problem else None,
             form_token=make_form_token(runtime.settings.secret_key, event_id),
-            consent_text=CONSENT_TEXT[language],
+            consent_text=consent_text(language),
             form_action=form_action or url_for("pages.seminar_form_post", event_id=event_id, lang=language),
             **context,
         )
         return html, status
 
 
-FORM_EXPIRED = {
-    "de": "Das Formular ist abgelaufen. Bitte senden Sie es erneut.",
-    "en": "The form has expired. Please submit it again.",
-}
+FORM_EXPIRED = N_("Das Formular ist abgelaufen. Bitte senden Sie es erneut.")
 
 
 def _problem_text(code: str, language: str) -> str:
     if code == "form_expired":
-        return FORM_EXPIRED[language]
-    return PROBLEMS[code][language][1]
+        return translate(language, FORM_EXPIRED)
+    return problem_text(code, language)[1]
 
 
 @pages.get("/r/<token>")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from shared.i18n import LANGUAGES
 from shared.models import RegistrationStatus, SeminarFormat
 
 # Schemas report codes, translated into German or English by shared.problems.
@@ -51,7 +52,7 @@ class RegistrationInput(Schema):
     )
     language = fields.String(
         load_default="de",
-        validate=validate.OneOf(["de", "en"], error="invalid_choice"),
+        validate=validate.OneOf(LANGUAGES, error="invalid_choice"),
         error_messages=CODES,
         metadata={"description": "Language of the mails: de (default) or en"},
     )

@@ -17,68 +17,42 @@
   const FIELD_MESSAGES = {{ field_messages|tojson }};
   const CLOSED = {{ closed_problems|tojson }};
 
+  // Texts from the message catalog, both languages: the script is the same for every page.
+  {%- macro texts(_, ngettext, locale) -%}
+    {
+      locale: {{ locale|tojson }},
+      loading: {{ _("Wird geladen …")|tojson }},
+      sending: {{ _("Wird gesendet …")|tojson }},
+      listHeading: {{ _("Termine und Anmeldung")|tojson }},
+      noDates: {{ _("Zurzeit sind keine Termine geplant.")|tojson }},
+      formHeading: {{ _("Anmeldung")|tojson }},
+      name: {{ _("Name")|tojson }},
+      email: {{ _("E-Mail-Adresse")|tojson }},
+      optional: {{ _("optional")|tojson }},
+      privacy: {{ _("Datenschutzerklärung lesen")|tojson }},
+      submit: {{ _("Verbindlich anmelden")|tojson }},
+      register: {{ _("Anmelden")|tojson }},
+      back: {{ _("Zurück zu allen Terminen")|tojson }},
+      checkEntries: {{ _("Bitte prüfen Sie Ihre Angaben")|tojson }},
+      consentLabel: {{ _("Einwilligung")|tojson }},
+      seatsLeft: (n) => (n === 1 ? {{ ngettext("%(count)s Platz frei", "%(count)s Plätze frei", 1)|tojson }}
+        : {{ ngettext("%(count)s Platz frei", "%(count)s Plätze frei", 2, count="{n}")|tojson }}.replace("{n}", n)),
+      seatsOpen: {{ _("Plätze frei")|tojson }},
+      waitingList: {{ _("Warteliste")|tojson }},
+      fullyBooked: {{ _("Ausgebucht")|tojson }},
+      thanks: {{ _("Vielen Dank!")|tojson }},
+      pending: {{ _("Bitte bestätigen Sie Ihre E-Mail-Adresse: Wir haben Ihnen eine E-Mail mit einem Bestätigungslink geschickt. Erst danach ist Ihr Platz sicher.")|tojson }},
+      waitlisted: {{ _("Sie stehen auf der Warteliste. Wird ein Platz frei, rücken Sie automatisch nach und bekommen eine E-Mail.")|tojson }},
+      confirmed: {{ _("Ihre Anmeldung ist bestätigt. Die Bestätigung mit allen Details kommt per E-Mail.")|tojson }},
+      unreachable: {{ _("Das Anmeldeformular konnte nicht geladen werden. Bitte versuchen Sie es später erneut.")|tojson }},
+      notSent: {{ _("Die Anmeldung konnte nicht gesendet werden. Bitte prüfen Sie Ihre Verbindung und versuchen Sie es erneut.")|tojson }},
+      elsewhere: {{ _("Zur Anmeldeseite")|tojson }},
+    }
+  {%- endmacro %}
   const TEXT = {
-    de: {
-      locale: "de-DE",
-      loading: "Wird geladen …",
-      sending: "Wird gesendet …",
-      listHeading: "Termine und Anmeldung",
-      noDates: "Zurzeit sind keine Termine geplant.",
-      formHeading: "Anmeldung",
-      name: "Name",
-      email: "E-Mail-Adresse",
-      optional: "optional",
-      privacy: "Datenschutzerklärung lesen",
-      submit: "Verbindlich anmelden",
-      register: "Anmelden",
-      back: "Zurück zu allen Terminen",
-      checkEntries: "Bitte prüfen Sie Ihre Angaben",
-      consentLabel: "Einwilligung",
-      seatsLeft: (n) => (n === 1 ? "1 Platz frei" : n + " Plätze frei"),
-      seatsOpen: "Plätze frei",
-      waitingList: "Warteliste",
-      fullyBooked: "Ausgebucht",
-      thanks: "Vielen Dank!",
-      pending: "Bitte bestätigen Sie Ihre E-Mail-Adresse: Wir haben Ihnen eine E-Mail mit einem " +
-        "Bestätigungslink geschickt. Erst danach ist Ihr Platz sicher.",
-      waitlisted: "Sie stehen auf der Warteliste. Wird ein Platz frei, rücken Sie automatisch nach " +
-        "und bekommen eine E-Mail.",
-      confirmed: "Ihre Anmeldung ist bestätigt. Die Bestätigung mit allen Details kommt per E-Mail.",
-      unreachable: "Das Anmeldeformular konnte nicht geladen werden. Bitte versuchen Sie es später erneut.",
-      notSent: "Die Anmeldung konnte nicht gesendet werden. Bitte prüfen Sie Ihre Verbindung und " +
-        "versuchen Sie es erneut.",
-      elsewhere: "Zur Anmeldeseite",
-    },
-    en: {
-      locale: "en-GB",
-      loading: "Loading …",
-      sending: "Sending …",
-      listHeading: "Dates and registration",
-      noDates: "No dates are planned at the moment.",
-      formHeading: "Registration",
-      name: "Name",
-      email: "Email address",
-      optional: "optional",
-      privacy: "Read the privacy policy",
-      submit: "Register",
-      register: "Register",
-      back: "Back to all dates",
-      checkEntries: "Please check your entries",
-      consentLabel: "Consent",
-      seatsLeft: (n) => (n === 1 ? "1 seat left" : n + " seats left"),
-      seatsOpen: "Seats available",
-      waitingList: "Waiting list",
-      fullyBooked: "Fully booked",
-      thanks: "Thank you!",
-      pending: "Please confirm your email address: we have sent you an email with a confirmation " +
-        "link. Your seat is secured only after that.",
-      waitlisted: "You are on the waiting list. If a seat becomes free, you move up automatically " +
-        "and get an email.",
-      confirmed: "Your registration is confirmed. The confirmation with all details is on its way by email.",
-      unreachable: "The registration form could not be loaded. Please try again later.",
-      notSent: "The registration could not be sent. Please check your connection and try again.",
-      elsewhere: "Go to the registration page",
-    },
+    {%- for language, translator in translators.items() %}
+    {{ language }}: {{ texts(translator.gettext, translator.ngettext, "en-GB" if language == "en" else "de-DE") }},
+    {%- endfor %}
   };
 
   // Only em units: the partner's root font size must not shrink or blow up the form.
