@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import signal
+import subprocess
+import sys
+from datetime import timedelta
 
 import dramatiq
 import pytest
@@ -17,10 +21,11 @@ from services.registration.registrations import register
 from shared.db import read_session, write_transaction
 from shared.logs import JsonFormatter
 from shared.messages import MAIL_QUEUE, SEND_NOTIFICATION, enqueue
-from shared.models import Notification
+from shared.models import Notification, Registration, RegistrationStatus
+from shared.times import utcnow
 from tests.conftest import service_env
-from tests.factories import make_seminar
-from tests.servers import HttpServer, Worker, free_port, http, wait_until
+from tests.factories import make_registration, make_seminar
+from tests.servers import PROJECT_ROOT, HttpServer, Worker, free_port, http, wait_until
 
 REGISTRATIONS_ROUTE = "/api/v1/events/<int:event_id>/registrations"
 
@@ -231,3 +236,31 @@ def test_without_access_log_requests_still_get_their_id(registration_client, cap
     response = registration_client.get("/healthz", headers={"X-Request-ID": "ops-42"})
     assert response.headers["X-Request-ID"] == "ops-42"
     assert not [record for record in caplog.records if record.name == "seminare.access"]
+
+
+def test_the_scheduler_logs_json_lines_with_its_round_and_no_personal_data(settings, runtime):
+    with write_transaction(runtime.sessions) as session:
+        seminar = make_seminar(session, capacity=3)
+        lapsed = make_registration(session, seminar, RegistrationStatus.PENDING, name="Zoltán Quäxelbrink",
+                                   email="zq.quaexelbrink@example.org", expires_at=utcnow() - timedelta(hours=1))
+        lapsed_id = lapsed.id
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "services.scheduler"], cwd=PROJECT_ROOT, stderr=subprocess.PIPE, text=True,
+        env=service_env(settings, SCHEDULER_INTERVAL_SECONDS="0.2", LOG_FORMAT="json"),
+    )
+    try:
+        def expired():
+            with read_session(runtime.sessions) as session:
+                return session.get(Registration, lapsed_id).status == RegistrationStatus.EXPIRED
+
+        wait_until(expired, timeout=20, message="the scheduler expiring the registration")
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        _, stderr = scheduler.communicate(timeout=20)
+
+    lines = [json.loads(line) for line in stderr.splitlines()]  # every line is JSON
+    assert scheduler.returncode == 0
+    assert [line["message"] for line in lines if line["logger"] == "scheduler"][-1] == "scheduler stopped"
+    [done] = [line for line in lines if line["message"] == "round done"]
+    assert done["registrations_expired"] == 1 and done["scheduler_round"] >= 1
+    assert "Quäxelbrink" not in stderr and "quaexelbrink" not in stderr

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import signal
 import threading
 
 from shared.config import Settings
+from shared.logs import bind, configure_logging, unbind
 from shared.redis_keys import scheduler_lock
 from shared.runtime import Runtime, make_runtime
 from shared.times import utcnow
@@ -33,22 +35,28 @@ def run_once(runtime: Runtime, now=None) -> dict[str, int]:
 
 def main() -> None:
     """Run the jobs every interval until SIGTERM or SIGINT."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     interval = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "60"))
     runtime = make_runtime(Settings.from_env())
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    log.info("scheduler started, interval %.0f s", interval)
-    while not stopping.is_set():
+    log.info("scheduler started, interval %.0f s", interval, extra={"interval_seconds": interval})
+    for round_number in itertools.count(1):
+        if stopping.is_set():
+            break
+        # Every line of a round carries its number, as request lines carry their request id.
+        token = bind(scheduler_round=round_number)
         try:
             # A second scheduler (e.g. during a rolling deploy) skips the round.
             if runtime.redis.set(scheduler_lock(), "1", nx=True, ex=max(int(interval) - 1, 1)):
                 report = run_once(runtime)
                 if any(report.values()):
-                    log.info("round done: %s", report)
+                    log.info("round done", extra=report)
         except Exception:  # keep running; the next round retries
             log.exception("scheduler round failed")
+        finally:
+            unbind(token)
         stopping.wait(interval)
     log.info("scheduler stopped")
 
