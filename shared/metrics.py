@@ -16,7 +16,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import redis
-from flask import Flask, Response, g, request
+from flask import Flask, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -99,28 +99,38 @@ def install_metrics(app: Flask, service: str) -> None:
     runtime = app.extensions["runtime"]
     queue_depth = QueueDepth(runtime.settings.redis_url)
     runtime.closers.append(queue_depth.redis.close)
-    app.before_request_funcs.setdefault(None, []).insert(0, _start_timer)
-
-    # The labelled children, found once per (rule, method, status): ``labels()`` takes
-    # a lock and builds its key on every call, which cost more than the feed's own answer.
-    children: dict[tuple[str, str, int], tuple] = {}
-
-    @app.after_request
-    def _count_request(response: Response) -> Response:
-        key = (route(), request.method, response.status_code)
-        counted = children.get(key)
-        if counted is None:
-            counted = children[key] = (HTTP_REQUESTS.labels(service, key[0], key[1], str(key[2])),
-                                       HTTP_DURATION.labels(service, key[0]))
-        counted[0].inc()
-        counted[1].observe(time.perf_counter() - g.metrics_started)
-        return response
-
+    app.wsgi_app = RequestMetrics(app.wsgi_app, service)
     app.add_url_rule("/metrics", "metrics", lambda: Response(exposition(queue_depth), mimetype=CONTENT_TYPE_LATEST))
 
 
-def _start_timer() -> None:
-    g.metrics_started = time.perf_counter()
+class RequestMetrics:
+    """WSGI middleware counting each request by URL rule, method and status, and timing it."""
+
+    def __init__(self, wsgi_app, service: str):
+        self.wsgi_app = wsgi_app
+        self.service = service
+        # The labelled children, found once per (rule, method, status): ``labels()`` takes
+        # a lock and builds its key on every call, which cost more than the feed's own answer.
+        self.children: dict[tuple[str, str, int], tuple] = {}
+
+    def __call__(self, environ, start_response):
+        started = time.perf_counter()
+
+        def start(status: str, headers: list, exc_info=None):
+            # Called inside Flask's request context, so the URL rule is still known here.
+            self._count(route(), environ["REQUEST_METHOD"], int(status[:3]), started)
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start)
+
+    def _count(self, rule: str, method: str, status: int, started: float) -> None:
+        key = (rule, method, status)
+        counted = self.children.get(key)
+        if counted is None:
+            counted = self.children[key] = (HTTP_REQUESTS.labels(self.service, rule, method, str(status)),
+                                            HTTP_DURATION.labels(self.service, rule))
+        counted[0].inc()
+        counted[1].observe(time.perf_counter() - started)
 
 
 def serve_worker_metrics() -> int:

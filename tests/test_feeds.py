@@ -203,8 +203,16 @@ def test_conditional_requests_head_and_gzip(client, runtime, world):
     etag, last_modified = first.headers["ETag"], first.headers["Last-Modified"]
     assert not etag.startswith("W/") and first.headers["Cache-Control"] == "public, max-age=3600"
     assert "Accept-Encoding" in first.headers["Vary"]
-    assert client.get("/calendar/events.ics", headers={"If-None-Match": etag}).status_code == 304
+    not_modified = client.get("/calendar/events.ics", headers={"If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.data == b""
+    # What guides the client's cache comes again; the ETag makes Last-Modified redundant.
+    assert not_modified.headers["ETag"] == etag and not_modified.headers["Cache-Control"] == "public, max-age=3600"
+    assert not_modified.headers["Vary"] == "Accept-Encoding" and "Last-Modified" not in not_modified.headers
+    # A list of tags, or the weak form of ours, matches too; another tag does not.
+    for offered, status in ((f'"other", {etag}', 304), (f"W/{etag}", 304), ('"other"', 200), ("*", 304)):
+        assert client.get("/calendar/events.ics", headers={"If-None-Match": offered}).status_code == status, offered
     assert client.get("/calendar/events.ics", headers={"If-Modified-Since": last_modified}).status_code == 304
+    assert client.get("/calendar/events.ics", headers={"If-Modified-Since": "not a date"}).status_code == 200
 
     head = client.head("/calendar/events.ics")
     assert head.status_code == 200 and head.data == b"" and head.headers["ETag"] == etag
@@ -213,6 +221,8 @@ def test_conditional_requests_head_and_gzip(client, runtime, world):
     zipped = client.get("/calendar/events.ics", headers={"Accept-Encoding": "gzip"})
     assert zipped.headers["Content-Encoding"] == "gzip" and zipped.headers["ETag"] != etag
     assert gzip.decompress(zipped.data) == first.data
+    refused = client.get("/calendar/events.ics", headers={"Accept-Encoding": "gzip;q=0, deflate"})
+    assert "Content-Encoding" not in refused.headers and refused.data == first.data
     assert client.get("/calendar/events.ics", headers={"Accept-Encoding": "gzip",
                                                        "If-None-Match": zipped.headers["ETag"]}).status_code == 304
 

@@ -65,6 +65,8 @@ class FeedCache:
         self._max_age = max_age_seconds
         self._entries: dict[str, FeedEntry] = {}
         self._lock = threading.Lock()
+        # Found once: ``labels()`` takes a lock and builds its key on every call.
+        self._hits, self._misses = FEED_CACHE.labels("hit"), FEED_CACHE.labels("miss")
 
     def close(self) -> None:
         """Stop following the feed version."""
@@ -78,14 +80,14 @@ class FeedCache:
             stamp = None  # without the version nothing cached can be trusted: build afresh
         local = self._entries.get(feed)
         if stamp is not None and self._fresh(local, stamp):
-            FEED_CACHE.labels("hit").inc()
+            self._hits.inc()
             return local
         shared = self._from_redis(feed, stamp) if stamp is not None else None
         if shared is not None:
-            FEED_CACHE.labels("hit").inc()
+            self._hits.inc()
             self._remember(feed, shared)
             return shared
-        FEED_CACHE.labels("miss").inc()
+        self._misses.inc()
         body = build()
         if body is None:
             return None
