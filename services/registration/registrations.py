@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from sqlalchemy import Connection, bindparam, case, exists, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -117,7 +117,8 @@ _SEAT_RULES = (
     )
     .outerjoin(_EARLIER, (_EARLIER.c.seminar_id == _SEMINARS.c.id)
                & (_EARLIER.c.email_key == bindparam("email_key")))
-    .where(_SEMINARS.c.id == bindparam("seminar_id"), _SEMINARS.c.status.in_(PUBLIC_STATUSES))
+    # One comparison per status rather than IN: an IN list is expanded anew on every execution.
+    .where(_SEMINARS.c.id == bindparam("seminar_id"), or_(*(_SEMINARS.c.status == status for status in PUBLIC_STATUSES)))
 )
 _QUESTIONS = (
     select(_QUESTIONS_TABLE).where(_QUESTIONS_TABLE.c.seminar_id == bindparam("seminar_id"))
