@@ -13,6 +13,7 @@ from shared.db import read_session, write_transaction
 from shared.links import participant_page_url
 from shared.models import Notification, NotificationKind, Registration, RegistrationStatus
 from tests.factories import make_seminar
+from tests.translations import german_left_in
 
 
 @pytest.fixture
@@ -203,3 +204,27 @@ def test_participant_page_offers_the_personal_feed_and_renews_its_address(client
         assert renewed != feed_path and feeds.get(renewed).status_code == 200
     finally:
         feed_app.extensions["runtime"].close()
+
+
+def test_every_page_of_a_registration_in_english_carries_no_german(client, runtime, settings):
+    event_id = seminar_id(runtime)
+    english = {"lang": "en"}
+    posted = client.post(f"/events/{event_id}", query_string=english, data={
+        "form_token": form_token(client, event_id), "name": "Erika", "email": "erika@example.org", "consent": "yes"})
+    assert posted.status_code == 302, posted.get_data(as_text=True)[:3000]
+    pages = {"registered": client.get(posted.headers["Location"]).get_data(as_text=True)}
+    registration = registrations(runtime)[0]
+    path = participant_page_url(settings, registration.id, registration.token_nonce).removeprefix(
+        settings.registration_base_url)
+    pages["pending"] = client.get(path, query_string=english).get_data(as_text=True)
+    client.post(f"{path}/confirm", query_string=english)
+    pages["confirmed"] = client.get(path, query_string=english).get_data(as_text=True)
+    pages["cancel question"] = client.get(f"{path}/cancel", query_string=english).get_data(as_text=True)
+    client.post(f"{path}/cancel", query_string=english)
+    pages["cancelled"] = client.get(path, query_string=english).get_data(as_text=True)
+    pages["form errors"] = client.post(f"/events/{event_id}", query_string=english, data={
+        "form_token": form_token(client, event_id), "name": "", "email": "nope"}).get_data(as_text=True)
+
+    assert "you have cancelled" in pages["cancelled"]
+    for name, page in pages.items():
+        assert german_left_in(page) == [], name
