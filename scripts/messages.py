@@ -53,11 +53,17 @@ def extract(root: Path = ROOT) -> Catalog:
         if not (root / folder).is_dir():
             continue
         found = extract_from_dir(root / folder, METHODS, keywords=KEYWORDS, comment_tags=("Translators:",),
-                                 strip_comment_tags=True)
+                                 strip_comment_tags=True, directory_filter=_searched)
         for filename, lineno, message, comments, context in found:
             template.add(message, locations=[(f"{folder}/{filename}", lineno)],
                          auto_comments=comments, context=context)
     return template
+
+
+def _searched(directory: str) -> bool:
+    # Babel skips every folder starting with "_" by default, which would miss templates/email/_layout.
+    name = Path(directory).name
+    return not name.startswith(".") and name != "__pycache__"
 
 
 def load(language: str, path: Path | None = None) -> Catalog:
