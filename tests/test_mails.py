@@ -34,7 +34,7 @@ from shared.outbox import add_notification
 from shared.runtime import make_runtime
 from shared.times import from_local, utcnow
 from tests.factories import berlin, make_organiser, make_seminar
-from tests.translations import german_left_in
+from tests.translations import german_left_in, german_words_in
 
 JOIN_URL = "https://meet.example/raum-42"
 # Rendering does not depend on the database; these tests run on SQLite only.
@@ -156,6 +156,7 @@ def test_each_kind_in_each_language(smtp_runtime, smtp_server, kind, language):
     assert ("Guten Tag Erika Mustermann" if language == "de" else "Hello Erika Mustermann") in text
     if language == "en":
         assert german_left_in(mail["Subject"] + text + html) == []
+        assert german_words_in(text + html) == set()
     # Every mail leads to the participant's own page (status, cancel, calendar feed)...
     participant_link = "http://127.0.0.1:8000/r/"
     assert participant_link in text and participant_link in html

@@ -33,7 +33,7 @@ from shared.models import (
     Series,
 )
 from tests.factories import berlin, make_organiser, make_seminar, make_series
-from tests.translations import german_left_in
+from tests.translations import german_left_in, german_words_in
 
 PASSWORD = "ein-wirklich-langes-passwort"
 # Values for the URL parts that are not ids: every export format, every attendee action.
@@ -227,6 +227,10 @@ def test_every_page_without_login_leads_to_the_login(app, client, world):
         assert response.status_code == 302 and response.headers["Location"].startswith("/manage/login?next="), path
 
 
+# What the world's rows say in German: shown as they are, in any language.
+WORLD_DATA = ("Deutsche Stiftung für Engagement", "Bürgerhaushalt", "Kommunal Engagiert", "Ein Seminar für Tests.")
+
+
 def test_every_page_in_english_carries_no_german(app, client, world):
     login = client.get("/manage/login", query_string={"lang": "en"}).get_data(as_text=True)
     assert "Log in" in login and german_left_in(login) == []
@@ -239,7 +243,9 @@ def test_every_page_in_english_carries_no_german(app, client, world):
         if response.mimetype != "text/html":
             continue  # exports and the stylesheet
         assert response.status_code == 200, path
-        assert german_left_in(response.get_data(as_text=True)) == [], path
+        page = response.get_data(as_text=True)
+        assert german_left_in(page) == [], path
+        assert german_words_in(page, data=WORLD_DATA) == set(), path
         checked += 1
     assert checked >= 8
 

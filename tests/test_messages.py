@@ -11,7 +11,7 @@ import pytest
 
 from scripts.messages import ROOT, load, problems, save
 from shared.i18n import translate, translate_context, translate_plural, translator
-from tests.translations import german_left_in
+from tests.translations import german_left_in, german_words_in
 
 
 def test_every_text_in_code_and_templates_has_its_english_translation():
@@ -112,7 +112,9 @@ def test_public_pages_and_widget_in_english_carry_no_german(client, seminar):
     for path in ("/?lang=en", f"/events/{seminar}?lang=en", f"/embed/events/{seminar}?lang=en"):
         response = client.get(path)
         assert response.status_code == 200, path
-        assert german_left_in(response.get_data(as_text=True)) == [], path
+        page = response.get_data(as_text=True)
+        assert german_left_in(page) == [], path
+        assert german_words_in(page, data=("Ein Seminar für Tests.",)) == set(), path
     script = client.get("/widget.js").get_data(as_text=True)
     # tojson writes umlauts as \u escapes.
     script = re.sub(r"\\u([0-9a-f]{4})", lambda escape: chr(int(escape.group(1), 16)), script)

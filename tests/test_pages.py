@@ -13,7 +13,7 @@ from shared.db import read_session, write_transaction
 from shared.links import participant_page_url
 from shared.models import Notification, NotificationKind, Registration, RegistrationStatus
 from tests.factories import make_seminar
-from tests.translations import german_left_in
+from tests.translations import german_left_in, german_words_in
 
 
 @pytest.fixture
@@ -228,3 +228,4 @@ def test_every_page_of_a_registration_in_english_carries_no_german(client, runti
     assert "you have cancelled" in pages["cancelled"]
     for name, page in pages.items():
         assert german_left_in(page) == [], name
+        assert german_words_in(page, data=("Ein Seminar für Tests.",)) == set(), name
