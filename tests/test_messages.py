@@ -121,3 +121,23 @@ def test_public_pages_and_widget_in_english_carry_no_german(client, seminar):
     english = script[script.index("en: {"):script.index("};", script.index("en: {"))]
     assert "Registration" in english
     assert german_left_in(english) == []
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_every_field_error_of_the_public_api_is_a_sentence_from_the_catalog(client, seminar, language):
+    from shared.problems import FIELD_MESSAGES, field_message
+
+    sentences = {field_message(code, language) for code in FIELD_MESSAGES}
+    bodies = [
+        {},
+        {"name": 42, "email": ["x"], "consent": "maybe", "language": "fr", "answers": [], "extra": 1},
+        {"name": "   ", "email": "no-address", "consent": False, "answers": {"unknown": "x"}},
+        {"name": "x" * 5000, "email": "a@" + "b" * 300 + ".de", "consent": None, "language": None},
+    ]
+    for body in bodies:
+        response = client.post(f"/api/v1/events/{seminar}/registrations", json=body,
+                               headers={"Accept-Language": language})
+        assert response.status_code == 422 and response.headers["Content-Language"] == language, body
+        messages = [message for field in response.get_json()["errors"].values()
+                    for message in (field if isinstance(field, list) else [field])]
+        assert messages and all(message in sentences for message in messages), (body, messages)

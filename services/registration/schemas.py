@@ -34,7 +34,6 @@ def _required_text(max_length: int, *, also=(), **kwargs) -> fields.String:
 class RegistrationInput(Schema):
     """What a participant sends to register for a seminar."""
 
-
     error_messages = {"unknown": "unknown_field", "type": "invalid_type"}
 
     name = _required_text(200, metadata={"description": "Full name, stored as given"})
