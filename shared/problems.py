@@ -68,7 +68,7 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     ),
     "nothing_to_resend": (
         N_("Keine Mail zu senden"),
-        N_("Für eine abgesagte oder abgelaufene Anmeldung gibt es keine Mail zu wiederholen."),
+        N_("Für eine stornierte oder abgelaufene Anmeldung gibt es keine Mail zu wiederholen."),
     ),
     "slug_taken": (
         N_("Kurzname vergeben"),
@@ -88,7 +88,7 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     ),
     "login_failed": (
         N_("Anmeldung fehlgeschlagen"),
-        N_("E-Mail-Adresse oder Passwort sind falsch."),
+        N_("E-Mail-Adresse oder Passwort ist falsch."),
     ),
     "password_too_short": (
         N_("Passwort zu kurz"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from shared.i18n import N_, translate
@@ -39,12 +39,16 @@ def from_local(wall_clock: datetime, zone: str) -> datetime:
 
 
 def format_date(moment: datetime, zone: str, language: str = "de") -> str:
-    """Write a date the way people read it, e.g. 'Mittwoch, 9. Dezember 2026'."""
-    when = local(moment, zone)
+    """Write the date of an instant in the named zone, e.g. 'Mittwoch, 9. Dezember 2026'."""
+    return format_day(local(moment, zone), language)
+
+
+def format_day(day: date, language: str = "de") -> str:
+    """Write a calendar day the way people read it, e.g. 'Wednesday, 9 December 2026'."""
     return translate(
         language, "%(weekday)s, %(day)s. %(month)s %(year)s",
-        weekday=translate(language, _WEEKDAYS[when.weekday()]), day=when.day,
-        month=translate(language, _MONTHS[when.month - 1]), year=when.year,
+        weekday=translate(language, _WEEKDAYS[day.weekday()]), day=day.day,
+        month=translate(language, _MONTHS[day.month - 1]), year=day.year,
     )
 
 

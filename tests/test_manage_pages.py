@@ -179,7 +179,7 @@ def test_wrong_password_and_unknown_address_get_the_same_answer(client, world):
 
     for response in (wrong_password, unknown):
         assert response.status_code == 200
-        assert "E-Mail-Adresse oder Passwort sind falsch" in response.get_data(as_text=True)
+        assert "E-Mail-Adresse oder Passwort ist falsch" in response.get_data(as_text=True)
     assert client.get("/manage/").headers["Location"].startswith("/manage/login")
 
 
@@ -431,7 +431,7 @@ def test_move_form_with_a_wrong_time_says_so(client, runtime, world):
 def test_cancelling_asks_first_then_tells_everyone_and_is_logged(client, runtime, world):
     log_in(client, world.editor)
     question = client.get(seminar_path(world, "/cancel")).get_data(as_text=True)
-    assert "Seminar absagen?" in question and "Alle 2 angemeldeten" in question
+    assert "Seminar absagen?" in question and "2 angemeldete und wartende Personen bekommen eine Absage" in question
     assert mails(runtime, NotificationKind.SEMINAR_CANCELLED) == []
 
     response = post(client, seminar_path(world, "/cancel"))
@@ -621,7 +621,7 @@ def test_audit_log_shows_who_did_what(client, world):
 
     page = client.get("/manage/stiftung/audit").get_data(as_text=True)
 
-    assert "Seminar abgesagt" in page and "Teilnehmerliste exportiert" in page and world.editor in page
+    assert "Seminar abgesagt" in page and "Teilnehmendenliste exportiert" in page and world.editor in page
 
 
 # --- what every /manage answer carries ----------------------------------------------------------------------
@@ -644,7 +644,7 @@ def test_pages_speak_english_when_asked(client, world):
 
     page = client.get(seminar_path(world, "?lang=en")).get_data(as_text=True)
 
-    assert '<html lang="en">' in page and "Registrations (2)" in page and "Move up" in page
+    assert '<html lang="en">' in page and "Registrations (2)" in page and "Give a seat" in page
     assert f'/manage/stiftung/seminars/{world.seminar}/edit?lang=en' in page  # the choice is kept
     browser_in_english = client.get(seminar_path(world), headers={"Accept-Language": "en-GB,en;q=0.9"})
     assert "Registrations (2)" in browser_in_english.get_data(as_text=True)

@@ -225,7 +225,7 @@ def test_every_page_of_a_registration_in_english_carries_no_german(client, runti
     pages["form errors"] = client.post(f"/events/{event_id}", query_string=english, data={
         "form_token": form_token(client, event_id), "name": "", "email": "nope"}).get_data(as_text=True)
 
-    assert "you have cancelled" in pages["cancelled"]
+    assert "You are no longer registered." in pages["cancelled"]
     for name, page in pages.items():
         assert german_left_in(page) == [], name
         assert german_words_in(page, data=("Ein Seminar für Tests.",)) == set(), name

@@ -32,7 +32,7 @@ REFUSAL_FIELDS = {"ends_before_start": "end_time", "capacity_below_taken": "capa
 
 # Errors only the forms can make (the schemas' codes are in shared.problems).
 FORM_MESSAGES = {
-    "invalid_date": N_("Bitte ein Datum angeben (TT.MM.JJJJ)."),
+    "invalid_date": N_("Bitte ein Datum angeben (JJJJ-MM-TT)."),
     "invalid_time": N_("Bitte eine Uhrzeit angeben (z. B. 13:30)."),
     "invalid_moment": N_("Bitte Datum und Uhrzeit angeben."),
     "invalid_number": N_("Bitte eine ganze Zahl ab 0 angeben."),

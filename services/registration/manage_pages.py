@@ -45,7 +45,7 @@ from shared.models import (
     SeminarFormat,
     SeminarStatus,
 )
-from shared.times import local
+from shared.times import format_day, local
 from services.registration import error_response, management, privacy
 from services.registration.accounts import (
     AccountError,
@@ -153,7 +153,7 @@ AUDIT_ACTIONS = {
     "registration.cancelled": N_("Anmeldung storniert"),
     "registration.promoted": N_("Von der Warteliste nachgerückt"),
     "registration.mail_resent": N_("Mail erneut gesendet"),
-    "attendees.exported": N_("Teilnehmerliste exportiert"),
+    "attendees.exported": N_("Teilnehmendenliste exportiert"),
     "organiser.changed": N_("Einstellungen geändert"),
     "token.created": N_("API-Token angelegt"),
     "token.revoked": N_("API-Token widerrufen"),
@@ -214,6 +214,7 @@ def _helpers() -> dict:
         "account": current_account(),
         "label": lambda names, key: _label(language, names, key),
         "local_time": lambda moment, zone: local(moment, zone).strftime("%d.%m.%Y %H:%M") if moment else "",
+        "long_date": lambda day: format_day(day, language),
         "SEMINAR_STATUSES": SEMINAR_STATUSES, "SEMINAR_FORMATS": SEMINAR_FORMATS, "MAIL_KINDS": MAIL_KINDS,
         "MAIL_STATUSES": MAIL_STATUSES, "ROLES": ROLES, "AUDIT_ACTIONS": AUDIT_ACTIONS,
         "anonymise_after": privacy.anonymise_after,
