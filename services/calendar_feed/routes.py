@@ -70,8 +70,9 @@ def personal(token: str):
 
 def _public(name: str, build: Callable, filename: str) -> Response:
     # ``build(session, settings, now=...)`` makes the feed's bytes, or None if it does not exist.
-    runtime = current_app.extensions["runtime"]
-    cache: FeedCache = current_app.extensions["feed_cache"]
+    extensions = current_app.extensions  # one proxy lookup instead of two
+    runtime = extensions["runtime"]
+    cache: FeedCache = extensions["feed_cache"]
     now = utcnow()
 
     def build_now() -> bytes | None:
