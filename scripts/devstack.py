@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from scripts.local_ports import free_port, port_is_free, redis_server_binary
 from shared.config import VAR_DIR, Settings

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from dramatiq.brokers.redis import RedisBroker
-from sqlalchemy import select
 
 from services.notifications.delivery import Outcome, deliver
 from services.notifications.transport import TemporaryFailure

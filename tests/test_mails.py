@@ -28,7 +28,6 @@ from shared.models import (
     RegistrationStatus,
     Seminar,
     SeminarFormat,
-    SeminarStatus,
 )
 from shared.outbox import add_notification
 from shared.runtime import make_runtime

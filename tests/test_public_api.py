@@ -20,7 +20,6 @@ from shared.models import (
     RegistrationStatus,
     SeminarStatus,
 )
-from shared.runtime import make_runtime
 from shared.times import utcnow
 from services.scheduler.sweep import sweep_notifications
 from tests.factories import make_seminar

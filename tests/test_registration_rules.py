@@ -20,7 +20,6 @@ from services.scheduler.__main__ import run_once
 from shared.db import read_session, write_transaction
 from shared.models import (
     Notification,
-    NotificationKind,
     Question,
     QuestionKind,
     Registration,
