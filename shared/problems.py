@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from flask import Response, json, request
 
-from shared.i18n import LANGUAGES, N_, translate
+from shared.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, translate
 
 # Problem types: code -> (title, detail), German; the catalog has the English.
 PROBLEMS: dict[str, tuple[str, str]] = {
@@ -176,7 +176,7 @@ def negotiated_language(preferred: str | None = None) -> str:
     """The language to answer in: an explicit choice, else Accept-Language, else German."""
     if preferred in LANGUAGES:
         return preferred
-    return request.accept_languages.best_match(LANGUAGES, default="de")
+    return request.accept_languages.best_match(LANGUAGES, default=SOURCE_LANGUAGE)
 
 
 def translate_field_errors(errors: Any, language: str) -> Any:

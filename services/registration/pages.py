@@ -17,8 +17,8 @@ from shared.links import (
     webcal_url,
 )
 from shared.models import QuestionKind, Registration, RegistrationStatus
-from shared.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, translate, translate_plural, translator
-from shared.problems import problem_text, translate_field_errors
+from shared.i18n import N_, translate, translate_plural, translator
+from shared.problems import negotiated_language, problem_text, translate_field_errors
 from shared.tokens import REGISTRATION_PAGE, form_token_age, make_form_token, read_token
 from shared.times import format_when
 from services.registration.consent import consent_text
@@ -46,10 +46,7 @@ def _runtime():
 
 def page_language() -> str:
     """Language of a page: ?lang=, else the browser's preference, else German."""
-    chosen = request.values.get("lang")
-    if chosen in LANGUAGES:
-        return chosen
-    return request.accept_languages.best_match(LANGUAGES, default=SOURCE_LANGUAGE)
+    return negotiated_language(request.values.get("lang"))
 
 
 def page_text(message: str, **params) -> str:
