@@ -14,6 +14,9 @@ from shared.messages import SEND_NOTIFICATION, enqueue
 from shared.models import Notification, NotificationKind, NotificationStatus
 from shared.times import utcnow
 
+# Why a mail was dropped unsent because its registration was anonymised (shown to organisers).
+ANONYMISED = "registration anonymised"
+
 _NOTIFICATIONS = Notification.__table__
 _INSERT = insert(_NOTIFICATIONS).returning(_NOTIFICATIONS.c.id)
 # The columns ``mail_of`` sets from parameters, and the parameters' names: not the

@@ -40,8 +40,7 @@ def deliver(runtime: Runtime, notification_id: int, now: datetime | None = None)
         return Outcome.SKIPPED
     reason = why_obsolete(notification, now)
     if reason is not None:
-        _finish(runtime, notification_id, NotificationStatus.CANCELLED, error=reason)
-        _record_outcome(notification, NotificationStatus.CANCELLED)
+        _finish(runtime, notification, NotificationStatus.CANCELLED, error=reason)
         return Outcome.SKIPPED
     # Rendered outside any transaction, so the database is not held up by templates.
     try:
@@ -50,28 +49,24 @@ def deliver(runtime: Runtime, notification_id: int, now: datetime | None = None)
         # A mail that cannot be rendered will not render on the next try either;
         # left in "sending", the sweep would hand it back every few minutes for ever.
         log.exception("notification %s could not be rendered", notification_id)
-        _finish(runtime, notification_id, NotificationStatus.FAILED, error=f"render: {exc.__class__.__name__}: {exc}")
-        _record_outcome(notification, NotificationStatus.FAILED)
+        _finish(runtime, notification, NotificationStatus.FAILED, error=f"render: {exc.__class__.__name__}: {exc}")
         return Outcome.FAILED
     attempts = notification.attempts
     try:
         send_mail(runtime.settings.mail_url, message)
     except PermanentFailure as failure:
-        _finish(runtime, notification_id, NotificationStatus.FAILED, error=str(failure))
+        _finish(runtime, notification, NotificationStatus.FAILED, error=str(failure))
         log.warning("notification %s failed permanently", notification_id)
-        _record_outcome(notification, NotificationStatus.FAILED)
         return Outcome.FAILED
     except TemporaryFailure as failure:
         final = attempts >= runtime.settings.mail_max_attempts
         status = NotificationStatus.FAILED if final else NotificationStatus.RETRY
-        _finish(runtime, notification_id, status, error=str(failure))
-        _record_outcome(notification, status)
+        _finish(runtime, notification, status, error=str(failure))
         if final:
             log.warning("notification %s gave up after %s attempts", notification_id, attempts)
             return Outcome.FAILED
         raise
-    _finish(runtime, notification_id, NotificationStatus.SENT, message_id=message["Message-ID"])
-    _record_outcome(notification, NotificationStatus.SENT)
+    _finish(runtime, notification, NotificationStatus.SENT, message_id=message["Message-ID"])
     return Outcome.SENT
 
 
@@ -125,15 +120,16 @@ def claim(runtime: Runtime, notification_id: int, now: datetime) -> Notification
 
 def _finish(
     runtime: Runtime,
-    notification_id: int,
+    notification: Notification,
     status: NotificationStatus,
     *,
     error: str | None = None,
     message_id: str | None = None,
 ) -> None:
+    """Record where a claimed notification ended, and count it."""
     sent = status == NotificationStatus.SENT
     values = {
-        "notification_id": notification_id,
+        "notification_id": notification.id,
         "new_status": status,
         "error": error[:1000] if error else None,
         "sent_at": utcnow() if sent else None,
@@ -141,3 +137,4 @@ def _finish(
     }
     with write_transaction(runtime.sessions) as session:
         session.connection().execute(_FINISH, values)
+    _record_outcome(notification, status)

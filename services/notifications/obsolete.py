@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from shared.models import ACTIVE, Notification, NotificationKind, RegistrationStatus, SeminarStatus
-from shared.outbox import reminds_of_current_start
+from shared.outbox import ANONYMISED, reminds_of_current_start
 
 # Mails that still make sense once a seminar is cancelled.
 _ABOUT_AN_END = (NotificationKind.SEMINAR_CANCELLED, NotificationKind.CANCELLATION_RECEIPT)
@@ -20,7 +20,7 @@ def why_obsolete(notification: Notification, now: datetime) -> str | None:
     registration = notification.registration
     seminar = registration.seminar
     if registration.anonymised_at is not None:
-        return "registration anonymised"
+        return ANONYMISED
     if seminar.status == SeminarStatus.CANCELLED and notification.kind not in _ABOUT_AN_END:
         # Written before the cancellation, sent after it: the cancellation mail says it all.
         return "seminar cancelled"

@@ -25,14 +25,12 @@ from shared.models import (
     Seminar,
     new_nonce,
 )
+from shared.outbox import ANONYMISED
 from shared.runtime import Runtime
 from shared.times import local, utcnow
 from services.registration import audit, management
 from services.registration.accounts import Principal
-
-# The reason a dropped mail shows; the same words as the worker's (notifications.obsolete).
-ANONYMISED = "registration anonymised"
-
+from services.registration.registrations import address_key
 
 def retention_days(seminar: Seminar, organiser: Organiser) -> int:
     """Days after the seminar's end that its registrations are kept: its own setting, else the organiser's."""
@@ -66,16 +64,11 @@ def anonymise(session: Session, registrations: Sequence[Registration], now: date
         )
 
 
-def email_key(email: str) -> str:
-    """The address as registrations store it to recognise a person (see ``registrations``)."""
-    return email.strip().lower()
-
-
 def _of_person(by: Principal, email: str):
     """The organiser's registrations of this address (anonymised ones no longer carry it)."""
     return (
         select(Registration).join(Registration.seminar)
-        .where(Seminar.organiser_id == by.organiser_id, Registration.email_key == email_key(email))
+        .where(Seminar.organiser_id == by.organiser_id, Registration.email_key == address_key(email))
     )
 
 
@@ -94,7 +87,7 @@ def person_report(runtime: Runtime, by: Principal, email: str, now: datetime | N
         ).all()
         audit.record(session, by, "person.reported", "person", None, registrations=len(registrations))
         organiser = session.get(Organiser, by.organiser_id)
-        return {"email": email_key(email), "organiser": organiser.name, "created_at": now,
+        return {"email": address_key(email), "organiser": organiser.name, "created_at": now,
                 "registrations": list(registrations)}
 
 

@@ -204,10 +204,15 @@ def _registration_connection(runtime: Runtime) -> Iterator[Connection]:
             yield connection
 
 
+def address_key(email: str) -> str:
+    """The address as a registration stores it to recognise the same person again."""
+    return email.strip().lower()
+
+
 def _register_once(runtime: Runtime, seminar_id: int, form: dict, fixed_now: datetime | None):
     # Plain statements on the registration table rather than the unit of work:
     # this is the hot path when a newsletter goes out, and each ORM step costs.
-    email_key = form["email"].strip().lower()
+    email_key = address_key(form["email"])
     with _registration_connection(runtime) as connection:
         rules = _seat_rules(connection, seminar_id, email_key)
         now = fixed_now or utcnow()
