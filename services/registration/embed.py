@@ -14,7 +14,7 @@ from shared.problems import field_message, problem_text
 from services.registration import pages
 from services.registration.consent import consent_text
 from services.registration.origins import frame_ancestors, seminar_origins, series_origins
-from services.registration.seminars import find_public_seminar, list_public_seminars, window_problem
+from services.registration.seminars import list_public_seminars, window_problem
 
 embed = Blueprint("embed", __name__, static_folder="static", static_url_path="/embed/static")
 
@@ -114,12 +114,7 @@ def seminar_form_post(event_id: int):
 def registered(event_id: int):
     """What happens next, inside the iframe."""
     g.frame_origins = seminar_origins(event_id)
-    with read_session(_runtime().sessions) as session:
-        seminar = find_public_seminar(session, event_id)
-        if seminar is None:
-            abort(404)
-        return render_template("embed/registered.html", seminar=seminar,
-                               status=request.args.get("status", "pending"))
+    return pages.render_registered(event_id, "embed/registered.html")
 
 
 @embed.get("/embed/series/<slug>")

@@ -161,12 +161,17 @@ def _answers_from_form(event_id: int) -> dict:
 @pages.get("/events/<int:event_id>/registered")
 def registered(event_id: int):
     """What happens next after a registration."""
+    return render_registered(event_id)
+
+
+def render_registered(event_id: int, template: str = "registered.html"):
+    """The page after a registration (``template``: the public page or the embedded one)."""
     with read_session(_runtime().sessions) as session:
         seminar = find_public_seminar(session, event_id)
         if seminar is None:
             abort(404)
         status = request.args.get("status", "pending")
-        return render_template("registered.html", seminar=seminar, status=status)
+        return render_template(template, seminar=seminar, status=status)
 
 
 def render_seminar(event_id: int, *, template: str = "seminar.html", form_action: str | None = None,
