@@ -91,7 +91,6 @@ def rebuild_seconds(database_url: str, settings: Settings) -> float:
 
 def run() -> list[Row]:
     """The feed under load against its baseline, then the rebuild times."""
-    require_wrk()
     settings = Settings(secret_key=SECRET)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -110,6 +109,7 @@ def run() -> list[Row]:
 
 def main() -> int:
     """Run the feed benchmark and print its table."""
+    require_wrk()
     print_table(f"calendar feed, gunicorn {GUNICORN}, wrk {CONNECTIONS} connections, "
                 f"median of {ROUNDS} interleaved rounds of {SECONDS} s", run())
     return 0

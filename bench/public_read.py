@@ -66,7 +66,6 @@ def fetched(url: str) -> bytes:
 
 def run(workers: int = GUNICORN["workers"]) -> list[Row]:
     """Both reads against the minimal app serving the same bytes, each under ``workers`` gunicorn workers."""
-    require_wrk()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         database_url = f"sqlite:///{tmp}/public.db"
@@ -92,6 +91,7 @@ def run(workers: int = GUNICORN["workers"]) -> list[Row]:
 
 def main() -> int:
     """Run the public-read benchmark and print its table."""
+    require_wrk()
     print_table(f"public reads, gunicorn {GUNICORN}, wrk {CONNECTIONS} connections, "
                 f"median of {ROUNDS} interleaved rounds of {SECONDS} s", run())
     return 0

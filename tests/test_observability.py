@@ -48,13 +48,6 @@ def scrape(client) -> str:
 
 
 @pytest.fixture
-def registration_client(settings):
-    app = create_registration_app(settings)
-    yield app.test_client()
-    app.extensions["runtime"].close()
-
-
-@pytest.fixture
 def calendar_client(settings):
     app = create_calendar_app(settings)
     yield app.test_client()
@@ -71,11 +64,11 @@ def person(name="Erika Mustermann", email="erika@example.org") -> dict:
     return {"name": name, "email": email, "consent": True}
 
 
-def test_a_registration_counts_its_outcome_and_its_request_by_route(registration_client, seminar_id):
-    before = scrape(registration_client)
-    response = registration_client.post(f"/api/v1/events/{seminar_id}/registrations", json=person())
+def test_a_registration_counts_its_outcome_and_its_request_by_route(client, seminar_id):
+    before = scrape(client)
+    response = client.post(f"/api/v1/events/{seminar_id}/registrations", json=person())
     assert response.status_code == 201
-    after = scrape(registration_client)
+    after = scrape(client)
 
     def moved(sample, **labels):
         return metric(after, sample, **labels) - metric(before, sample, **labels)
@@ -87,21 +80,21 @@ def test_a_registration_counts_its_outcome_and_its_request_by_route(registration
                  route=REGISTRATIONS_ROUTE) == 1
 
 
-def test_a_refused_registration_counts_its_reason(registration_client, runtime):
+def test_a_refused_registration_counts_its_reason(client, runtime):
     with write_transaction(runtime.sessions) as session:
         full = make_seminar(session, capacity=0, waitlist_enabled=False).id
-    before = scrape(registration_client)
-    assert registration_client.post(f"/api/v1/events/{full}/registrations", json=person()).status_code == 409
-    after = scrape(registration_client)
+    before = scrape(client)
+    assert client.post(f"/api/v1/events/{full}/registrations", json=person()).status_code == 409
+    after = scrape(client)
     assert (metric(after, "seminare_registrations_total", outcome="seminar_full")
             - metric(before, "seminare_registrations_total", outcome="seminar_full")) == 1
 
 
-def test_a_404_is_counted_with_its_url_rule_never_with_the_token_in_its_path(registration_client):
-    before = scrape(registration_client)
-    assert registration_client.get("/r/no-such-token-abc123", headers={"Accept": "text/html"}).status_code == 404
-    assert registration_client.get("/nowhere/secret-path-xyz").status_code == 404
-    after = scrape(registration_client)
+def test_a_404_is_counted_with_its_url_rule_never_with_the_token_in_its_path(client):
+    before = scrape(client)
+    assert client.get("/r/no-such-token-abc123", headers={"Accept": "text/html"}).status_code == 404
+    assert client.get("/nowhere/secret-path-xyz").status_code == 404
+    after = scrape(client)
 
     for route in ("/r/<token>", "unmatched"):
         counted = {"service": "registration", "route": route, "method": "GET", "status": "404"}
@@ -128,14 +121,14 @@ def test_feed_requests_count_cache_misses_hits_and_404s_by_route(calendar_client
                  status="200") == 2
 
 
-def test_queue_depth_shows_waiting_and_delayed_mails(registration_client, runtime):
+def test_queue_depth_shows_waiting_and_delayed_mails(client, runtime):
     for notification_id in (1, 2, 3):
         assert enqueue(runtime.broker, SEND_NOTIFICATION, notification_id=notification_id)
     retry = dramatiq.Message(queue_name=MAIL_QUEUE, actor_name=SEND_NOTIFICATION, args=(),
                              kwargs={"notification_id": 4}, options={})
     runtime.broker.enqueue(retry, delay=60_000)
 
-    text = scrape(registration_client)
+    text = scrape(client)
     assert metric(text, "seminare_queue_messages", queue=MAIL_QUEUE) == 3
     assert metric(text, "seminare_queue_messages", queue=f"{MAIL_QUEUE}.DQ") == 1
 
@@ -230,10 +223,10 @@ def test_a_whole_registration_logs_request_ids_and_no_personal_data(settings, ru
     assert {line["notification_id"] for line in sent} == notification_ids
 
 
-def test_without_access_log_requests_still_get_their_id(registration_client, caplog, monkeypatch):
+def test_without_access_log_requests_still_get_their_id(client, caplog, monkeypatch):
     monkeypatch.delenv("ACCESS_LOG", raising=False)
     caplog.set_level(logging.INFO)
-    response = registration_client.get("/healthz", headers={"X-Request-ID": "ops-42"})
+    response = client.get("/healthz", headers={"X-Request-ID": "ops-42"})
     assert response.headers["X-Request-ID"] == "ops-42"
     assert not [record for record in caplog.records if record.name == "seminare.access"]
 
