@@ -1,8 +1,9 @@
 """The feed version: a counter in Redis that moves after every committed change feeds show.
 
-Session events watch the ORM for changed organisers, series and seminars, so no
-code path has to remember to invalidate the feeds. Seat counts change through
-plain UPDATEs and are not in the feeds, so they do not move the version.
+Session events watch the ORM for changed organisers, series, seminars and their
+questions, so no code path has to remember to invalidate the feeds or the
+registration service's public answers. Seat counts change through plain UPDATEs
+and are not in the feeds, so they do not move the version.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ import redis
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.models import Organiser, Seminar, Series
+from shared.models import Organiser, Question, Seminar, Series
 from shared.redis_keys import feed_changes_channel, feed_version
 
 log = logging.getLogger(__name__)
 
-FEED_CONTENT = (Organiser, Series, Seminar)
+# Questions are not in the feeds, but in the public answers and registration rules kept by the same version.
+FEED_CONTENT = (Organiser, Series, Seminar, Question)
 _CHANGED = "feeds_changed"
 
 

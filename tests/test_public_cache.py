@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shared.db import write_transaction
 from shared.feed_version import FeedVersionWatcher
-from shared.models import Seminar
+from shared.models import Question, QuestionKind, Seminar, SeminarStatus
 from services.registration import create_app
 from services.registration.public_cache import PublicAnswers
 from services.registration.registrations import register
@@ -59,6 +59,40 @@ def test_a_changed_seminar_shows_at_once_in_every_answer(settings, runtime):
     wait_until(lambda: client.get(f"/api/v1/events/{seminar_id}").json["title"] == "Nachher", timeout=5,
                message="the changed title")
     assert [s["title"] for s in client.get("/api/v1/events").json] == ["Nachher"]
+    app.extensions["runtime"].close()
+
+
+def test_kept_registration_rules_follow_a_cancellation_and_new_questions_at_once(settings, runtime):
+    with write_transaction(runtime.sessions) as session:
+        seminar_id = make_seminar(session, double_opt_in=False).id
+        other_id = make_seminar(session, double_opt_in=False).id
+    app = create_app(settings.with_overrides(public_cache_seconds=3600))
+    client = app.test_client()
+    url = "/api/v1/events/{}/registrations".format
+
+    def kept_version_shows(seminar_id, check):
+        # A public answer and the kept rules share one version: once the answer kept
+        # before a change shows the change, the rules were dropped too.
+        wait_until(lambda: check(client.get(f"/api/v1/events/{seminar_id}").json), timeout=5,
+                   message="the change in the kept answer")
+
+    assert client.post(url(seminar_id), json=person(1)).status_code == 201  # the rules are kept from here on
+    assert client.get(f"/api/v1/events/{seminar_id}").json["status"] == "published"
+    with write_transaction(runtime.sessions) as session:
+        session.get(Seminar, seminar_id).status = SeminarStatus.CANCELLED
+    kept_version_shows(seminar_id, lambda answer: answer["status"] == "cancelled")
+    refused = client.post(url(seminar_id), json=person(2))
+    assert (refused.status_code, refused.json["code"]) == (409, "seminar_cancelled")
+
+    assert client.post(url(other_id), json=person(1)).status_code == 201
+    assert client.get(f"/api/v1/events/{other_id}").json["questions"] == []
+    with write_transaction(runtime.sessions) as session:  # a question alone, its seminar untouched
+        session.add(Question(seminar_id=other_id, position=1, key="role", kind=QuestionKind.SHORT_TEXT,
+                             label_de="Rolle", label_en="Role", required=True))
+    kept_version_shows(other_id, lambda answer: answer["questions"])
+    unanswered = client.post(url(other_id), json=person(2))
+    assert unanswered.status_code == 422 and "role" in unanswered.json["errors"]["answers"]
+    assert client.post(url(other_id), json={**person(2), "answers": {"role": "Kassenwart"}}).status_code == 201
     app.extensions["runtime"].close()
 
 

@@ -11,6 +11,7 @@ from services.registration import create_app
 from services.registration.consent import CONSENT_VERSION
 from services.registration.questions import AnswersInvalid
 from services.registration.registrations import (
+    RegistrationRefused,
     cancel_registration,
     confirm_address,
     expire_unconfirmed,
@@ -148,6 +149,22 @@ def test_registering_again_after_cancelling_starts_afresh(runtime):
 def test_unlimited_seminar_never_fills(runtime):
     seminar_id = add_seminar(runtime, capacity=None, double_opt_in=False)
     assert {register(runtime, seminar_id, person(n)).status for n in range(30)} == {S.CONFIRMED}
+
+
+def test_a_registered_address_gets_its_first_answer_even_when_the_seminar_refuses_newcomers(runtime):
+    seminar_id = add_seminar(runtime, capacity=1, waitlist_enabled=False, double_opt_in=False)
+    first = register(runtime, seminar_id, person(1))
+    with pytest.raises(RegistrationRefused, match="seminar_full"):
+        register(runtime, seminar_id, person(2))
+    assert register(runtime, seminar_id, person(1)) == first  # full, but this address has its seat
+
+    with write_transaction(runtime.sessions) as session:
+        session.get(Seminar, seminar_id).registration_closes_at = utcnow() - timedelta(minutes=1)
+    assert register(runtime, seminar_id, person(1)) == first  # closed, and still the same answer
+    with pytest.raises(RegistrationRefused, match="registration_closed"):
+        register(runtime, seminar_id, person(3))
+    assert statuses(runtime, seminar_id) == {"person1": S.CONFIRMED}
+    assert mails(runtime, "person1@example.org") == ["confirmed", "already_registered"]  # one an hour
 
 
 @pytest.mark.parametrize("changes, code", [

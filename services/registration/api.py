@@ -94,7 +94,7 @@ class Registrations(MethodView):
     def post(self, form, event_id):
         """Register for a seminar. The answer does not reveal earlier registrations."""
         try:
-            outcome = register(_runtime(), event_id, form)
+            outcome = register(_runtime(), event_id, form, kept=_answers())
         except RegistrationRefused as refused:
             return problem(refused.status, refused.code, language=form.get("language"))
         except AnswersInvalid as invalid:

@@ -1,15 +1,17 @@
 """Public seminar answers kept briefly in each process: every embedded form loads one per page view.
 
-A change of any seminar, series or organiser drops them at once (the feed version,
-followed over Redis pub/sub as the calendar service does). What changes without
-it, the seats left and whether registration is open, is at most ``seconds`` old;
+The same store keeps each seminar's registration rules (window, questions,
+waiting list), which every registration needs. A change of any seminar, its
+questions, series or organiser drops them at once (the feed version, followed
+over Redis pub/sub as the calendar service does). What changes without it, the
+seats left and whether registration is open, is at most ``seconds`` old;
 whether a registration gets a seat is always decided by the database.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Callable, Hashable
+from typing import Callable, Hashable, TypeVar
 
 import redis
 
@@ -18,18 +20,19 @@ from shared.feed_version import FeedVersionWatcher
 # Enough for every seminar and series listing of a large installation; a crawler
 # walking through ids cannot make the cache grow beyond it.
 MAX_ENTRIES = 5000
+Kept = TypeVar("Kept")
 
 
 class PublicAnswers:
-    """JSON bytes of public answers by request, for at most ``seconds`` and one feed version."""
+    """Public answers (JSON bytes) and rules by key, for at most ``seconds`` and one feed version."""
 
     def __init__(self, versions: FeedVersionWatcher, seconds: float, clock: Callable[[], float] = time.monotonic):
         self._versions = versions
         self._seconds = seconds
         self._clock = clock
-        self._entries: dict[Hashable, tuple[int, float, bytes]] = {}
+        self._entries: dict[Hashable, tuple[int, float, object]] = {}
 
-    def get(self, key: Hashable, build: Callable[[], bytes | None]) -> bytes | None:
+    def get(self, key: Hashable, build: Callable[[], Kept | None]) -> Kept | None:
         """The answer for ``key``, from ``build`` when none is kept (None: nothing to answer, not kept)."""
         if self._seconds <= 0:
             return build()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from sqlalchemy import Connection, bindparam, case, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from shared.models import (
     Registration,
     RegistrationStatus,
     Seminar,
+    SeminarStatus,
     UTCDateTime,
     new_nonce,
 )
@@ -39,6 +40,7 @@ from shared.times import utcnow
 from services.registration import audit
 from services.registration.accounts import Principal
 from services.registration.consent import CONSENT_VERSION
+from services.registration.public_cache import PublicAnswers
 from services.registration.questions import clean_answers
 from services.registration.seminars import PUBLIC_STATUSES, window_problem
 
@@ -69,17 +71,30 @@ class Outcome:
     seminar_id: int
 
 
-def register(runtime: Runtime, seminar_id: int, form: dict, now: datetime | None = None) -> Outcome:
+def register(runtime: Runtime, seminar_id: int, form: dict, now: datetime | None = None,
+             kept: PublicAnswers | None = None) -> Outcome:
     """Register a person; a repeated address gets the first answer again and a reminder mail.
 
-    ``now`` is for tests; by default the time is read when the seat is decided, so
-    that the waiting list's order is the order in which seats were refused.
+    ``kept`` holds the seminars' rules between requests (the web service's
+    ``PublicAnswers``); without it they are read every time. ``now`` is for tests;
+    by default the time is read when the seat is decided, so that the waiting
+    list's order is the order in which seats were refused.
     """
+    email_key = address_key(form["email"])
     try:
-        outcome, notification_ids = _register_once(runtime, seminar_id, form, now)
-    except IntegrityError:
-        # A concurrent request wrote the same address (or its mail) first; answer as it did.
-        outcome, notification_ids = _register_once(runtime, seminar_id, form, now)
+        rules = _rules(runtime, seminar_id, kept)
+        if rules is None:
+            raise RegistrationRefused("seminar_not_found", 404)
+        try:
+            outcome, notification_ids = _register_once(runtime, seminar_id, rules, form, email_key, now, None)
+        except (IntegrityError, RegistrationRefused) as first:
+            # The common case, a new address, needs no look-up; an address seen before
+            # breaks the unique key of its seminar, and a refused one may be registered
+            # already. Either way an earlier registration gets the first answer again.
+            earlier = _earlier_registration(runtime, seminar_id, email_key)
+            if isinstance(first, RegistrationRefused) and (earlier is None or earlier.status not in ACTIVE):
+                raise
+            outcome, notification_ids = _register_once(runtime, seminar_id, rules, form, email_key, now, earlier)
     except RegistrationRefused as refused:
         REGISTRATION_OUTCOMES.labels(refused.code).inc()
         raise
@@ -88,37 +103,42 @@ def register(runtime: Runtime, seminar_id: int, form: dict, now: datetime | None
     return outcome
 
 
+@dataclass(frozen=True)
+class RegistrationRules:
+    """What a public seminar asks of a registration, apart from its seats; changes only with the seminar."""
+
+    status: SeminarStatus
+    registration_opens_at: datetime | None
+    closes_at: datetime
+    waitlist_enabled: bool
+    double_opt_in: bool
+    questions: tuple  # rows of the questions table, in order
+    # Seats are never judged from a kept copy: the write's conditional UPDATE decides.
+    seats_left = None
+
+
 # Statements of the hot path, built once: building and keying a statement per
 # request costs more than running it.
 _SEMINARS = Seminar.__table__
-_EARLIER = REGISTRATIONS.alias("earlier")
 # Tables, not mapped classes: a mapped class in a query brings the ORM's result handling.
 _QUESTIONS_TABLE = Question.__table__
-# Everything the rules need in one round trip: the columns ``window_problem``
-# reads, the number of questions (usually none to load), and an earlier
-# registration of the same address, if there is one.
-_SEAT_RULES = (
+# The columns ``window_problem`` reads, and the number of questions (usually none to load).
+_RULES = (
     select(
         _SEMINARS.c.status,
         _SEMINARS.c.registration_opens_at,
         func.coalesce(_SEMINARS.c.registration_closes_at, _SEMINARS.c.starts_at, type_=UTCDateTime)
         .label("closes_at"),
-        case(
-            (_SEMINARS.c.capacity.is_(None), None),
-            (_SEMINARS.c.seats_taken >= _SEMINARS.c.capacity, 0),
-            else_=_SEMINARS.c.capacity - _SEMINARS.c.seats_taken,
-        ).label("seats_left"),
         _SEMINARS.c.waitlist_enabled,
         _SEMINARS.c.double_opt_in,
         select(func.count()).where(_QUESTIONS_TABLE.c.seminar_id == _SEMINARS.c.id)
         .scalar_subquery().label("questions"),
-        _EARLIER.c.id.label("earlier_id"),
-        _EARLIER.c.status.label("earlier_status"),
     )
-    .outerjoin(_EARLIER, (_EARLIER.c.seminar_id == _SEMINARS.c.id)
-               & (_EARLIER.c.email_key == bindparam("email_key")))
     # One comparison per status rather than IN: an IN list is expanded anew on every execution.
     .where(_SEMINARS.c.id == bindparam("seminar_id"), or_(*(_SEMINARS.c.status == status for status in PUBLIC_STATUSES)))
+)
+_EARLIER = select(REGISTRATIONS.c.id, REGISTRATIONS.c.status).where(
+    REGISTRATIONS.c.seminar_id == bindparam("seminar_id"), REGISTRATIONS.c.email_key == bindparam("email_key")
 )
 _QUESTIONS = (
     select(_QUESTIONS_TABLE).where(_QUESTIONS_TABLE.c.seminar_id == bindparam("seminar_id"))
@@ -179,11 +199,41 @@ def _one_statement(seated: bool, reused: bool):
 _ONE_STATEMENT = {(seated, reused): _one_statement(seated, reused) for seated in (True, False) for reused in (True, False)}
 
 
-def _seat_rules(connection: Connection, seminar_id: int, email_key: str):
-    """The registration rules of a public seminar and any earlier registration of the address, or None."""
+def _rules(runtime: Runtime, seminar_id: int, kept: PublicAnswers | None) -> RegistrationRules | None:
+    """The rules of a public seminar, from ``kept`` when it holds them; None for no such seminar."""
     if not 0 < seminar_id <= MAX_ID:
         return None
-    return connection.execute(_SEAT_RULES, {"seminar_id": seminar_id, "email_key": email_key}).first()
+    if kept is None:
+        return _read_rules(runtime, seminar_id)
+    return kept.get(("registration rules", seminar_id), lambda: _read_rules(runtime, seminar_id))
+
+
+def _read_rules(runtime: Runtime, seminar_id: int) -> RegistrationRules | None:
+    with _reading(runtime.engine) as connection:
+        row = connection.execute(_RULES, {"seminar_id": seminar_id}).first()
+        if row is None:
+            return None
+        questions = connection.execute(_QUESTIONS, {"seminar_id": seminar_id}).all() if row.questions else []
+    return RegistrationRules(row.status, row.registration_opens_at, row.closes_at, row.waitlist_enabled,
+                             row.double_opt_in, tuple(questions))
+
+
+def _earlier_registration(runtime: Runtime, seminar_id: int, email_key: str):
+    """The id and status of the address's registration for the seminar, if it has one."""
+    with _reading(runtime.engine) as connection:
+        return connection.execute(_EARLIER, {"seminar_id": seminar_id, "email_key": email_key}).first()
+
+
+@contextmanager
+def _reading(engine) -> Iterator[Connection]:
+    # PostgreSQL: no transaction block around a single SELECT; SQLite: a read
+    # transaction, which in WAL mode neither waits for nor holds up the writer.
+    if engine.dialect.name == "postgresql":
+        with autocommit(engine) as connection:
+            yield connection
+    else:
+        with engine.connect() as connection:
+            yield connection
 
 
 @contextmanager
@@ -209,29 +259,22 @@ def address_key(email: str) -> str:
     return email.strip().lower()
 
 
-def _register_once(runtime: Runtime, seminar_id: int, form: dict, fixed_now: datetime | None):
+def _register_once(runtime: Runtime, seminar_id: int, rules: RegistrationRules, form: dict, email_key: str,
+                   fixed_now: datetime | None, earlier) -> tuple[Outcome, list[int]]:
     # Plain statements on the registration table rather than the unit of work:
     # this is the hot path when a newsletter goes out, and each ORM step costs.
-    email_key = address_key(form["email"])
+    now = fixed_now or utcnow()
+    if earlier is not None and earlier.status in ACTIVE:
+        return _answer_again(runtime, seminar_id, earlier, now)
+    reason = window_problem(rules, now)
+    if reason is not None:
+        raise RegistrationRefused(reason)
+    answers = clean_answers(rules.questions, form.get("answers") or {})
+    earlier_id = earlier.id if earlier is not None else None
+    status = RegistrationStatus.PENDING if rules.double_opt_in else RegistrationStatus.CONFIRMED
     with _registration_connection(runtime) as connection:
-        rules = _seat_rules(connection, seminar_id, email_key)
-        now = fixed_now or utcnow()
-        if rules is None:
-            raise RegistrationRefused("seminar_not_found", 404)
-        if rules.earlier_status in ACTIVE:
-            # Same answer as the first time; the address owner learns the rest by mail.
-            notification_id = _already_registered_mail(connection, rules.earlier_id, now)
-            outcome = Outcome(rules.earlier_id, rules.earlier_status, seminar_id)
-            return outcome, [notification_id] if notification_id else []
-        reason = window_problem(rules, now)
-        if reason is not None and reason != "seminar_full":
-            raise RegistrationRefused(reason)
-        questions = connection.execute(_QUESTIONS, {"seminar_id": seminar_id}).all() if rules.questions else []
-        answers = clean_answers(questions, form.get("answers") or {})
-
-        status = RegistrationStatus.PENDING if rules.double_opt_in else RegistrationStatus.CONFIRMED
         values = _registration_values(runtime, rules, form, answers, status, now)
-        written = _write_registration(connection, seminar_id, email_key, rules.earlier_id, values, seated=True)
+        written = _write_registration(connection, seminar_id, email_key, earlier_id, values, seated=True)
         if written is None:
             if not rules.waitlist_enabled:
                 raise RegistrationRefused("seminar_full")
@@ -240,9 +283,19 @@ def _register_once(runtime: Runtime, seminar_id: int, form: dict, fixed_now: dat
             now = fixed_now or utcnow()
             status = RegistrationStatus.WAITLISTED
             values = _registration_values(runtime, rules, form, answers, status, now)
-            written = _write_registration(connection, seminar_id, email_key, rules.earlier_id, values, seated=False)
-        registration_id, notification_id = written
-        return Outcome(registration_id, status, seminar_id), [notification_id]
+            written = _write_registration(connection, seminar_id, email_key, earlier_id, values, seated=False)
+    registration_id, notification_id = written
+    return Outcome(registration_id, status, seminar_id), [notification_id]
+
+
+def _answer_again(runtime: Runtime, seminar_id: int, earlier, now: datetime) -> tuple[Outcome, list[int]]:
+    """Same answer as the first time; the address owner learns the rest by mail."""
+    try:
+        with _registration_connection(runtime) as connection:
+            notification_id = _already_registered_mail(connection, earlier.id, now)
+    except IntegrityError:
+        notification_id = None  # a concurrent attempt wrote this hour's mail
+    return Outcome(earlier.id, earlier.status, seminar_id), [notification_id] if notification_id else []
 
 
 def _write_registration(connection: Connection, seminar_id: int, email_key: str, earlier_id: int | None,
@@ -307,7 +360,7 @@ def _round(registration: Registration) -> str:
 def _already_registered_mail(connection: Connection, registration_id: int, now: datetime) -> int | None:
     # At most one such mail an hour, so the form cannot be used to flood an inbox.
     # Two attempts at once may both find none: the second INSERT then breaks the
-    # mail's unique key, and ``register`` answers again from the first one's rows.
+    # mail's unique key, and ``_answer_again`` sends nothing.
     key = "already:" + now.strftime("%Y%m%d%H")
     exists = connection.scalar(
         select(Notification.id).where(
