@@ -272,8 +272,8 @@ def _register_once(runtime: Runtime, seminar_id: int, rules: RegistrationRules, 
     answers = clean_answers(rules.questions, form.get("answers") or {})
     earlier_id = earlier.id if earlier is not None else None
     status = RegistrationStatus.PENDING if rules.double_opt_in else RegistrationStatus.CONFIRMED
+    values = _registration_values(runtime, rules, form, answers, status, now)  # before the write lock
     with _registration_connection(runtime) as connection:
-        values = _registration_values(runtime, rules, form, answers, status, now)
         written = _write_registration(connection, seminar_id, email_key, earlier_id, values, seated=True)
         if written is None:
             if not rules.waitlist_enabled:
