@@ -145,6 +145,21 @@ def autocommit(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for a few plain SELECTs that must not wait for writers.
+
+    PostgreSQL: no transaction block (``autocommit``); SQLite: a read transaction,
+    which in WAL mode neither waits for the writer nor holds it up.
+    """
+    if engine.dialect.name == "postgresql":
+        with autocommit(engine) as connection:
+            yield connection
+    else:
+        with engine.connect() as connection:
+            yield connection
+
+
+@contextmanager
 def read_session(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """Open a session for reading; it is closed (and its transaction ended) afterwards."""
     with sessions() as session:

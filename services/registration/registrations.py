@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from sqlalchemy import Connection, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.db import autocommit, write_connection, write_transaction
+from shared.db import autocommit, read_connection, write_connection, write_transaction
 from shared.metrics import REGISTRATION_OUTCOMES
 from shared.models import (
     ACTIVE,
@@ -209,7 +209,7 @@ def _rules(runtime: Runtime, seminar_id: int, kept: PublicAnswers | None) -> Reg
 
 
 def _read_rules(runtime: Runtime, seminar_id: int) -> RegistrationRules | None:
-    with _reading(runtime.engine) as connection:
+    with read_connection(runtime.engine) as connection:
         row = connection.execute(_RULES, {"seminar_id": seminar_id}).first()
         if row is None:
             return None
@@ -218,22 +218,10 @@ def _read_rules(runtime: Runtime, seminar_id: int) -> RegistrationRules | None:
                              row.double_opt_in, tuple(questions))
 
 
-def _earlier_registration(runtime: Runtime, seminar_id: int, email_key: str):
+def _earlier_registration(runtime: Runtime, seminar_id: int, email_key: str) -> Row | None:
     """The id and status of the address's registration for the seminar, if it has one."""
-    with _reading(runtime.engine) as connection:
+    with read_connection(runtime.engine) as connection:
         return connection.execute(_EARLIER, {"seminar_id": seminar_id, "email_key": email_key}).first()
-
-
-@contextmanager
-def _reading(engine) -> Iterator[Connection]:
-    # PostgreSQL: no transaction block around a single SELECT; SQLite: a read
-    # transaction, which in WAL mode neither waits for nor holds up the writer.
-    if engine.dialect.name == "postgresql":
-        with autocommit(engine) as connection:
-            yield connection
-    else:
-        with engine.connect() as connection:
-            yield connection
 
 
 @contextmanager
@@ -260,7 +248,7 @@ def address_key(email: str) -> str:
 
 
 def _register_once(runtime: Runtime, seminar_id: int, rules: RegistrationRules, form: dict, email_key: str,
-                   fixed_now: datetime | None, earlier) -> tuple[Outcome, list[int]]:
+                   fixed_now: datetime | None, earlier: Row | None) -> tuple[Outcome, list[int]]:
     # Plain statements on the registration table rather than the unit of work:
     # this is the hot path when a newsletter goes out, and each ORM step costs.
     now = fixed_now or utcnow()
@@ -288,7 +276,7 @@ def _register_once(runtime: Runtime, seminar_id: int, rules: RegistrationRules, 
     return Outcome(registration_id, status, seminar_id), [notification_id]
 
 
-def _answer_again(runtime: Runtime, seminar_id: int, earlier, now: datetime) -> tuple[Outcome, list[int]]:
+def _answer_again(runtime: Runtime, seminar_id: int, earlier: Row, now: datetime) -> tuple[Outcome, list[int]]:
     """Same answer as the first time; the address owner learns the rest by mail."""
     try:
         with _registration_connection(runtime) as connection:
