@@ -8,8 +8,12 @@ verified as always.
 
 from __future__ import annotations
 
+import random
 import ssl
+import string
+from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import compat32
 from urllib.parse import quote
 
 import pytest
@@ -19,7 +23,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 
 from services.notifications.delivery import Outcome, deliver
-from services.notifications.transport import TemporaryFailure, send_mail
+from services.notifications.transport import _WIRE, TemporaryFailure, send_mail
 from shared.broker import make_broker
 from shared.db import read_session, write_transaction
 from shared.models import Notification, NotificationKind, NotificationStatus, Registration, RegistrationStatus
@@ -123,6 +127,23 @@ def a_mail(to: str = "erika@example.org", subject: str = "Anmeldung bestätigt")
     message["To"] = to
     message["Subject"] = subject
     return message
+
+
+def test_the_wire_form_is_byte_for_byte_what_compat32_writes():
+    # The transport writes short ASCII headers itself; the rest must fold as before.
+    standard = compat32.clone(linesep="\r\n")
+    rng = random.Random(5321)
+    alphabet = string.ascii_letters + "  \t;=\"'<>@,.:()[]\\-_/?" + "äß€"
+    for _ in range(20_000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 90)))
+        name = rng.choice(["Subject", "To", "Content-Type", "X-Very-Long-Header-Name-For-Folding"])
+        assert _WIRE.fold_binary(name, value) == standard.fold_binary(name, value)
+    mail = MIMEMultipart("mixed")
+    mail.attach(a_mail(subject="Anmeldung bestätigt: " + "Kommunal Engagiert " * 6))
+    mail.attach(MIMEText("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "calendar", "utf-8"))
+    mail["Subject"] = "Bürgerbeteiligung digital " + "x" * 60
+    mail["To"] = "Erika Mustermann <erika@example.org>"
+    assert mail.as_bytes(policy=_WIRE) == mail.as_bytes(policy=standard)
 
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
