@@ -145,6 +145,25 @@ def autocommit(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
+def statement_writes(engine: Engine) -> Iterator[Connection]:
+    """Where a hot path writes with statements that are each complete on their own.
+
+    PostgreSQL: ``autocommit``, every statement its own transaction, without
+    BEGIN and COMMIT round trips (a registration is one statement there, see
+    ``services.registration.registrations``). SQLite, which cannot write several
+    tables in one statement: one write transaction around them all, holding the
+    write lock. Plain connections, no Session: its bookkeeping costs about as much
+    as running such statements.
+    """
+    if engine.dialect.name == "postgresql":
+        with autocommit(engine) as connection:
+            yield connection
+    else:
+        with write_connection(engine) as connection:
+            yield connection
+
+
+@contextmanager
 def read_connection(engine: Engine) -> Iterator[Connection]:
     """A connection for a few plain SELECTs that must not wait for writers.
 

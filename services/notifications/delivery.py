@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
-from shared.db import write_transaction
+from shared.db import statement_writes
 from shared.metrics import NOTIFICATIONS
 from shared.models import CLAIMABLE, Notification, NotificationStatus, Registration, Seminar
 from shared.runtime import Runtime
@@ -110,12 +110,16 @@ _LOAD_EVERYTHING_A_MAIL_SHOWS = (
 
 
 def claim(runtime: Runtime, notification_id: int, now: datetime) -> Notification | None:
-    """Mark the row as being sent by us and load it; None if it is sent, failed or in flight."""
-    with write_transaction(runtime.sessions) as session:
-        result = session.connection().execute(_CLAIM, {"notification_id": notification_id, "now": now})
-        if result.rowcount != 1:
+    """Mark the row as being sent by us and load it; None if it is sent, failed or in flight.
+
+    Both on one connection: on PostgreSQL the claim commits by itself and the load
+    follows, two round trips in all; on SQLite both run in the claim's transaction.
+    """
+    with statement_writes(runtime.engine) as connection:
+        if connection.execute(_CLAIM, {"notification_id": notification_id, "now": now}).rowcount != 1:
             return None
-        return session.execute(_LOAD_EVERYTHING_A_MAIL_SHOWS, {"notification_id": notification_id}).scalar_one()
+        with runtime.sessions(bind=connection) as session:
+            return session.execute(_LOAD_EVERYTHING_A_MAIL_SHOWS, {"notification_id": notification_id}).scalar_one()
 
 
 def _finish(
@@ -135,6 +139,6 @@ def _finish(
         "sent_at": utcnow() if sent else None,
         "message_id": message_id if sent else None,
     }
-    with write_transaction(runtime.sessions) as session:
-        session.connection().execute(_FINISH, values)
+    with statement_writes(runtime.engine) as connection:
+        connection.execute(_FINISH, values)
     _record_outcome(notification, status)

@@ -9,16 +9,14 @@ single statement there). Mails are queued after it.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterator
 
 from sqlalchemy import Connection, Row, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.db import autocommit, read_connection, write_connection, write_transaction
+from shared.db import read_connection, statement_writes, write_transaction
 from shared.metrics import REGISTRATION_OUTCOMES
 from shared.models import (
     ACTIVE,
@@ -224,24 +222,6 @@ def _earlier_registration(runtime: Runtime, seminar_id: int, email_key: str) -> 
         return connection.execute(_EARLIER, {"seminar_id": seminar_id, "email_key": email_key}).first()
 
 
-@contextmanager
-def _registration_connection(runtime: Runtime) -> Iterator[Connection]:
-    """Where a registration is read and written.
-
-    PostgreSQL: a connection without a transaction block, as every write of a
-    registration is one statement (``_one_statement``); SQLite, which cannot write
-    several tables in one statement: one write transaction, holding the write lock.
-    Plain connections, no Session: its bookkeeping is not needed for plain table
-    statements and costs about as much as running them.
-    """
-    if runtime.engine.dialect.name == "postgresql":
-        with autocommit(runtime.engine) as connection:
-            yield connection
-    else:
-        with write_connection(runtime.engine) as connection:
-            yield connection
-
-
 def address_key(email: str) -> str:
     """The address as a registration stores it to recognise the same person again."""
     return email.strip().lower()
@@ -261,7 +241,7 @@ def _register_once(runtime: Runtime, seminar_id: int, rules: RegistrationRules, 
     earlier_id = earlier.id if earlier is not None else None
     status = RegistrationStatus.PENDING if rules.double_opt_in else RegistrationStatus.CONFIRMED
     values = _registration_values(runtime, rules, form, answers, status, now)  # before the write lock
-    with _registration_connection(runtime) as connection:
+    with statement_writes(runtime.engine) as connection:
         written = _write_registration(connection, seminar_id, email_key, earlier_id, values, seated=True)
         if written is None:
             if not rules.waitlist_enabled:
@@ -279,7 +259,7 @@ def _register_once(runtime: Runtime, seminar_id: int, rules: RegistrationRules, 
 def _answer_again(runtime: Runtime, seminar_id: int, earlier: Row, now: datetime) -> tuple[Outcome, list[int]]:
     """Same answer as the first time; the address owner learns the rest by mail."""
     try:
-        with _registration_connection(runtime) as connection:
+        with statement_writes(runtime.engine) as connection:
             notification_id = _already_registered_mail(connection, earlier.id, now)
     except IntegrityError:
         notification_id = None  # a concurrent attempt wrote this hour's mail
