@@ -4,7 +4,7 @@ Run: ``.venv/bin/python -m bench.mail`` or ``make bench-mail`` (about a minute).
 The full path: notification ids are enqueued to Redis, a real Dramatiq worker
 claims each row, renders the mail with its calendar file, sends it over SMTP and
 marks it sent. The worker runs with the default settings of the dev stack and
-docker-compose.yml (2 processes, 8 threads). The baseline sends the same mails, rendered beforehand,
+docker-compose.yml (``services.notifications``: processes, threads, idle poll). The baseline sends the same mails, rendered beforehand,
 over one smtplib connection. Both send to the same aiosmtpd server, which runs
 in its own process.
 """
@@ -32,6 +32,7 @@ from sqlalchemy.orm import joinedload
 from bench.report import Row, against, print_table
 from bench.stack import SECRET, databases, redis_server
 from scripts.local_ports import free_port, port_is_free
+from services.notifications import WORKER_IDLE_POLL, WORKER_PROCESSES, WORKER_THREADS, worker_command
 from services.notifications.mails import build_mail
 from shared.config import Settings
 from shared.db import read_session, write_transaction
@@ -53,8 +54,6 @@ from tests.servers import PROJECT_ROOT
 
 MAILS = 300
 ROUNDS = 3
-# As scripts/devstack.py and docker-compose.yml run the worker.
-WORKER_PROCESSES, WORKER_THREADS = 2, 8
 TARGET = 0.5
 
 
@@ -79,12 +78,10 @@ def smtp_sink() -> Iterator[int]:
 
 
 def start_worker(env: dict[str, str], processes: int, threads: int) -> subprocess.Popen:
-    """The notifications worker exactly as the dev stack starts it; returns once every process is ready."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dramatiq", "services.notifications.worker",
-         "--processes", str(processes), "--threads", str(threads)],
-        cwd=PROJECT_ROOT, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )
+    """The notifications worker as the dev stack starts it (or with other counts); returns once every process is ready."""
+    process = subprocess.Popen(worker_command([sys.executable, "-m"], processes, threads), cwd=PROJECT_ROOT,
+                               env={**env, **WORKER_IDLE_POLL}, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
     ready = 0
     for line in process.stderr:
         ready += "ready for action" in line

@@ -14,6 +14,8 @@ import jsonschema
 import pytest
 import yaml
 
+from services.notifications import WORKER_IDLE_POLL, worker_command
+
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = Path(__file__).resolve().parent / "data" / "compose-spec.json"
 
@@ -73,6 +75,12 @@ def test_every_container_command_names_a_real_module(compose):
             spec = importlib.util.find_spec(module)
             runnable = spec.submodule_search_locations is None or importlib.util.find_spec(f"{module}.__main__")
             assert runnable, f"{module} cannot be run with python -m"
+
+
+def test_the_worker_runs_as_the_project_and_its_benchmark_assume(compose):
+    worker = compose["services"]["worker"]
+    assert worker["command"] == worker_command([])
+    assert WORKER_IDLE_POLL.items() <= worker["environment"].items()
 
 
 def test_image_copies_only_paths_that_exist():
