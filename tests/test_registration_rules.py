@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from services.registration import create_app
 from services.registration.consent import CONSENT_VERSION
+from services.registration.public_cache import PublicAnswers
 from services.registration.questions import AnswersInvalid
 from services.registration.registrations import (
     RegistrationRefused,
@@ -19,6 +22,7 @@ from services.registration.registrations import (
 )
 from services.scheduler.__main__ import run_once
 from shared.db import read_session, write_transaction
+from shared.feed_version import FeedVersionWatcher
 from shared.models import (
     Notification,
     Question,
@@ -144,6 +148,43 @@ def test_registering_again_after_cancelling_starts_afresh(runtime):
     assert again.registration_id == first.registration_id and again.status == S.CONFIRMED
     assert seats_taken(runtime, seminar_id) == 1
     assert mails(runtime, "person1@example.org") == ["confirmed", "cancellation_receipt", "confirmed"]
+
+
+def test_the_same_address_registering_again_at_once_after_cancelling_takes_one_seat(runtime):
+    seminar_id = add_seminar(runtime, capacity=5, double_opt_in=False)
+    first = register(runtime, seminar_id, person(1))
+    cancel_registration(runtime, first.registration_id)
+    start = threading.Barrier(8)
+
+    def again(_):
+        start.wait()
+        return register(runtime, seminar_id, person(1))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(again, range(8)))
+    assert {(a.registration_id, a.status) for a in answers} == {(first.registration_id, S.CONFIRMED)}
+    assert seats_taken(runtime, seminar_id) == 1
+    sent = mails(runtime, "person1@example.org")
+    assert sent[:3] == ["confirmed", "cancellation_receipt", "confirmed"]  # one new round, not eight
+    assert set(sent[3:]) <= {"already_registered"} and len(sent) <= 4
+
+
+def test_a_seminar_cancelled_behind_the_kept_rules_refuses_in_the_write(settings, runtime):
+    seminar_id = add_seminar(runtime, capacity=5, double_opt_in=False, waitlist_enabled=True)
+    versions = FeedVersionWatcher(settings.redis_url)
+    kept = PublicAnswers(versions, 3600)
+    register(runtime, seminar_id, person(1), kept=kept)  # the rules are kept from here on
+    with runtime.engine.begin() as connection:  # plain SQL: no change notice, the kept rules go stale
+        connection.execute(update(Seminar).where(Seminar.id == seminar_id).values(status=SeminarStatus.CANCELLED))
+    with pytest.raises(RegistrationRefused, match="seminar_cancelled"):
+        register(runtime, seminar_id, person(2), kept=kept)
+    with runtime.engine.begin() as connection:  # full, and cancelled: not even the waiting list
+        connection.execute(update(Seminar).where(Seminar.id == seminar_id).values(capacity=1))
+    with pytest.raises(RegistrationRefused, match="seminar_cancelled"):
+        register(runtime, seminar_id, person(3), kept=kept)
+    assert statuses(runtime, seminar_id) == {"person1": S.CONFIRMED}
+    assert seats_taken(runtime, seminar_id) == 1
+    versions.close()
 
 
 def test_unlimited_seminar_never_fills(runtime):

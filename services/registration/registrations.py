@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Row, bindparam, exists, func, insert, or_, se
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.db import read_connection, statement_writes, write_transaction
+from shared.db import read_connection, statement_writes, write_connection, write_transaction
 from shared.metrics import REGISTRATION_OUTCOMES
 from shared.models import (
     ACTIVE,
@@ -60,6 +60,10 @@ class RegistrationRefused(Exception):
         self.status = status
 
 
+class ReusedMeanwhile(Exception):
+    """A concurrent attempt of the same address made its cancelled registration active again first."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What happened to a registration attempt, as the participant may learn it."""
@@ -71,7 +75,7 @@ class Outcome:
 
 def register(runtime: Runtime, seminar_id: int, form: dict, now: datetime | None = None,
              kept: PublicAnswers | None = None) -> Outcome:
-    """Register a person; a repeated address gets the first answer again and a reminder mail.
+    """Register a person; a repeated address (with valid answers) gets the first answer again and a reminder mail.
 
     ``kept`` holds the seminars' rules between requests (the web service's
     ``PublicAnswers``); without it they are read every time. ``now`` is for tests;
@@ -92,7 +96,11 @@ def register(runtime: Runtime, seminar_id: int, form: dict, now: datetime | None
             earlier = _earlier_registration(runtime, seminar_id, email_key)
             if isinstance(first, RegistrationRefused) and (earlier is None or earlier.status not in ACTIVE):
                 raise
-            outcome, notification_ids = _register_once(runtime, seminar_id, rules, form, email_key, now, earlier)
+            try:
+                outcome, notification_ids = _register_once(runtime, seminar_id, rules, form, email_key, now, earlier)
+            except ReusedMeanwhile:
+                earlier = _earlier_registration(runtime, seminar_id, email_key)
+                outcome, notification_ids = _answer_again(runtime, seminar_id, earlier, now or utcnow())
     except RegistrationRefused as refused:
         REGISTRATION_OUTCOMES.labels(refused.code).inc()
         raise
@@ -103,7 +111,7 @@ def register(runtime: Runtime, seminar_id: int, form: dict, now: datetime | None
 
 @dataclass(frozen=True)
 class RegistrationRules:
-    """What a public seminar asks of a registration, apart from its seats; changes only with the seminar."""
+    """What a public seminar asks of a registration, apart from its seats; changes only with the seminar or its questions."""
 
     status: SeminarStatus
     registration_opens_at: datetime | None
@@ -143,6 +151,8 @@ _QUESTIONS = (
     .order_by(_QUESTIONS_TABLE.c.position)
 )
 _SEAT_FREE = _SEMINARS.c.capacity.is_(None) | (_SEMINARS.c.seats_taken < _SEMINARS.c.capacity)
+# A new registration checks this in its write as well: its kept rules may be a moment old.
+_OPEN = _SEMINARS.c.status == SeminarStatus.PUBLISHED
 _TAKE_SEAT = (
     update(_SEMINARS)
     .where(_SEMINARS.c.id == bindparam("seminar_id"), _SEAT_FREE)
@@ -157,6 +167,11 @@ _NEW_ROW = ("seminar_id", "email_key", "token_nonce", "feed_nonce", *_ROW)
 _REUSED_ROW = (*_ROW, "token_nonce")
 _INSERT = insert(REGISTRATIONS).returning(REGISTRATIONS.c.id)
 _REUSE = update(REGISTRATIONS).where(REGISTRATIONS.c.id == bindparam("registration_id"))
+# SQLite: a registration's seat and the open-seminar check in one statement; ``take_seat`` is for promotions.
+_TAKE_OPEN_SEAT = _TAKE_SEAT.where(_OPEN)
+_IS_OPEN = select(_SEMINARS.c.id).where(_SEMINARS.c.id == bindparam("seminar_id"), _OPEN)
+# The status of a registration about to be reused, locked on PostgreSQL (SQLite's write lock covers it).
+_STATUS_NOW = select(REGISTRATIONS.c.status).where(REGISTRATIONS.c.id == bindparam("registration_id")).with_for_update()
 
 
 def _row_param(column: str):
@@ -170,24 +185,26 @@ def _one_statement(seated: bool, reused: bool):
     On an autocommit connection the statement is the whole transaction: no BEGIN
     or COMMIT round trips, and the seminar row the seat UPDATE locks is free again
     as soon as the statement's own commit is flushed, which is all that concurrent
-    registrations for one seminar queue for. Without a free seat it writes nothing
-    and returns no row.
+    registrations for one seminar queue for. Without a free seat, or when the
+    seminar is no longer published, it writes nothing and returns no row.
     """
     # Parameters named after no registration column: an UPDATE in the statement
     # would take such a parameter as a further column to SET.
     take_seat = (
         update(_SEMINARS)
-        .where(_SEMINARS.c.id == bindparam("seat_seminar_id"), _SEAT_FREE)
+        .where(_SEMINARS.c.id == bindparam("seat_seminar_id"), _SEAT_FREE, _OPEN)
         .values(seats_taken=_SEMINARS.c.seats_taken + 1,
                 updated_at=bindparam("seat_updated_at", type_=_SEMINARS.c.updated_at.type))
     )
-    seat = exists(take_seat.returning(_SEMINARS.c.id).cte("seat").select())
-    if reused:
-        write = _REUSE.values({column: _row_param(column) for column in _REUSED_ROW})
-        write = write.where(seat) if seated else write
+    if seated:
+        condition = exists(take_seat.returning(_SEMINARS.c.id).cte("seat").select())
     else:
-        row = select(*map(_row_param, _NEW_ROW))
-        write = insert(REGISTRATIONS).from_select(_NEW_ROW, row.where(seat) if seated else row)
+        condition = exists(select(_SEMINARS.c.id).where(_SEMINARS.c.id == bindparam("seat_seminar_id"), _OPEN))
+    if reused:
+        write = _REUSE.values({column: _row_param(column) for column in _REUSED_ROW}).where(condition)
+    else:
+        row = select(*map(_row_param, _NEW_ROW)).where(condition)
+        write = insert(REGISTRATIONS).from_select(_NEW_ROW, row)
     registration = write.returning(REGISTRATIONS.c.id).cte("registration")
     # The mail's INSERT reads the registration's, so selecting from it runs both.
     mail = mail_of(registration).cte("mail")
@@ -208,12 +225,25 @@ def _rules(runtime: Runtime, seminar_id: int, kept: PublicAnswers | None) -> Reg
 
 def _read_rules(runtime: Runtime, seminar_id: int) -> RegistrationRules | None:
     with read_connection(runtime.engine) as connection:
-        row = connection.execute(_RULES, {"seminar_id": seminar_id}).first()
-        if row is None:
-            return None
-        questions = connection.execute(_QUESTIONS, {"seminar_id": seminar_id}).all() if row.questions else []
+        return _rules_on(connection, seminar_id)
+
+
+def _rules_on(connection: Connection, seminar_id: int) -> RegistrationRules | None:
+    row = connection.execute(_RULES, {"seminar_id": seminar_id}).first()
+    if row is None:
+        return None
+    questions = connection.execute(_QUESTIONS, {"seminar_id": seminar_id}).all() if row.questions else []
     return RegistrationRules(row.status, row.registration_opens_at, row.closes_at, row.waitlist_enabled,
                              row.double_opt_in, tuple(questions))
+
+
+def _refusal_now(connection: Connection, seminar_id: int, now: datetime) -> RegistrationRefused | None:
+    """Why the seminar refuses registrations, read afresh: the write found it no longer open."""
+    current = _rules_on(connection, seminar_id)
+    if current is None:
+        return RegistrationRefused("seminar_not_found", 404)
+    reason = window_problem(current, now)
+    return RegistrationRefused(reason) if reason else None
 
 
 def _earlier_registration(runtime: Runtime, seminar_id: int, email_key: str) -> Row | None:
@@ -241,9 +271,14 @@ def _register_once(runtime: Runtime, seminar_id: int, rules: RegistrationRules, 
     earlier_id = earlier.id if earlier is not None else None
     status = RegistrationStatus.PENDING if rules.double_opt_in else RegistrationStatus.CONFIRMED
     values = _registration_values(runtime, rules, form, answers, status, now)  # before the write lock
-    with statement_writes(runtime.engine) as connection:
+    # Reusing an earlier registration is rare and needs its row locked (see ``_write_registration``).
+    with (statement_writes if earlier is None else write_connection)(runtime.engine) as connection:
         written = _write_registration(connection, seminar_id, email_key, earlier_id, values, seated=True)
         if written is None:
+            # No seat: the seminar is full, or no longer open since its rules were kept.
+            refusal = _refusal_now(connection, seminar_id, now)
+            if refusal is not None:
+                raise refusal
             if not rules.waitlist_enabled:
                 raise RegistrationRefused("seminar_full")
             # Read the clock after the seat decision: on PostgreSQL concurrent requests
@@ -252,6 +287,8 @@ def _register_once(runtime: Runtime, seminar_id: int, rules: RegistrationRules, 
             status = RegistrationStatus.WAITLISTED
             values = _registration_values(runtime, rules, form, answers, status, now)
             written = _write_registration(connection, seminar_id, email_key, earlier_id, values, seated=False)
+            if written is None:  # closed in the moment between the two statements
+                raise _refusal_now(connection, seminar_id, now) or RegistrationRefused("seminar_cancelled")
     registration_id, notification_id = written
     return Outcome(registration_id, status, seminar_id), [notification_id]
 
@@ -270,8 +307,11 @@ def _write_registration(connection: Connection, seminar_id: int, email_key: str,
                         values: dict, seated: bool) -> tuple[int, int] | None:
     """Take a seat if ``seated``, write the registration and its first mail; their ids, or None without a seat.
 
-    A cancelled or expired earlier registration of the address is reused, with a new token.
+    A cancelled or expired earlier registration of the address is reused, with a new token;
+    if a concurrent attempt of the same address reused it first, ``ReusedMeanwhile`` is raised.
     """
+    if earlier_id is not None and connection.scalar(_STATUS_NOW, {"registration_id": earlier_id}) in ACTIVE:
+        raise ReusedMeanwhile()
     kind, dedupe_key = FIRST_MAIL[values["status"]], _round_key(values["created_at"])
     if connection.dialect.name == "postgresql":
         params = {"seat_seminar_id": seminar_id, "seat_updated_at": utcnow(), "registration_id": earlier_id,
@@ -283,7 +323,9 @@ def _write_registration(connection: Connection, seminar_id: int, email_key: str,
         return tuple(written) if written else None
     # SQLite: the transaction holds the database's write lock throughout, so the
     # seat can come first and each row is written once, with its final status.
-    if seated and not take_seat(connection, seminar_id):
+    if seated and connection.execute(_TAKE_OPEN_SEAT, {"seminar_id": seminar_id}).rowcount != 1:
+        return None
+    if not seated and connection.scalar(_IS_OPEN, {"seminar_id": seminar_id}) is None:
         return None
     if earlier_id is None:
         registration_id = connection.execute(
