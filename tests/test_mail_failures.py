@@ -148,12 +148,14 @@ def test_a_worker_killed_while_sending_loses_no_mail(runtime, settings, smtp_ser
     assert len(smtp_server.sink.received) < 200, "the kill came too late to test anything"
     with read_session(runtime.sessions) as session:
         assert session.scalar(select(func.count()).where(Notification.status == NotificationStatus.SENDING)) <= 1
+    # The killed worker left the mail it was sending in "sending" and its prefetched
+    # messages unacknowledged; the scheduler's sweep hands both back (this is its
+    # round 30 minutes later; Dramatiq requeues such messages too, a minute or more later).
+    # Swept before the new worker starts: with the clock moved on, mails it was just
+    # sending would look stuck too, and go out twice.
+    assert sweep_notifications(runtime, utcnow() + LOST_MESSAGE_AFTER + timedelta(minutes=1)) > 0
     worker = start_worker(settings, smtp_server)
     try:
-        # The killed worker left the mail it was sending in "sending" and its prefetched
-        # messages unacknowledged; the scheduler's sweep hands both back (this is its
-        # round 30 minutes later; Dramatiq requeues such messages too, a minute or more later).
-        assert sweep_notifications(runtime, utcnow() + LOST_MESSAGE_AFTER + timedelta(minutes=1)) > 0
         wait_until(all_sent(runtime, 200), timeout=60, message="200 mails sent")
         # Once every row is sent, messages still queued can claim nothing: no mail can follow.
     finally:
