@@ -32,7 +32,7 @@ from sqlalchemy.orm import joinedload
 from bench.report import Row, against, print_table
 from bench.stack import SECRET, databases, redis_server
 from scripts.local_ports import free_port, port_is_free
-from services.notifications import WORKER_IDLE_POLL, WORKER_PROCESSES, WORKER_THREADS, worker_command
+from services.notifications import WORKER_ENV, WORKER_PROCESSES, WORKER_THREADS, worker_command
 from services.notifications.mails import build_mail
 from shared.config import Settings
 from shared.db import read_session, write_transaction
@@ -80,7 +80,7 @@ def smtp_sink() -> Iterator[int]:
 def start_worker(env: dict[str, str], processes: int, threads: int) -> subprocess.Popen:
     """The notifications worker as the dev stack starts it (or with other counts); returns once every process is ready."""
     process = subprocess.Popen(worker_command([sys.executable, "-m"], processes, threads), cwd=PROJECT_ROOT,
-                               env={**env, **WORKER_IDLE_POLL}, stderr=subprocess.PIPE, text=True,
+                               env={**env, **WORKER_ENV}, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
     ready = 0
     for line in process.stderr:

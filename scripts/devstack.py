@@ -16,7 +16,7 @@ import sys
 import time
 
 from scripts.local_ports import free_port, port_is_free, redis_server_binary
-from services.notifications import WORKER_IDLE_POLL, worker_command
+from services.notifications import WORKER_ENV, worker_command
 from shared.config import VAR_DIR, Settings
 
 HOST = os.environ.get("HOST", "127.0.0.1")
@@ -129,7 +129,7 @@ def main() -> int:
     try:
         for name, command in commands.items():
             service_env = {**env, "PROMETHEUS_MULTIPROC_DIR": metrics_dir(name),
-                           **(WORKER_IDLE_POLL if name == "worker" else {})}
+                           **(WORKER_ENV if name == "worker" else {})}
             processes[name] = subprocess.Popen(command, env=service_env, start_new_session=True)
         wait_for_port(REGISTRATION_PORT, processes["registration"], "registration")
         wait_for_port(CALENDAR_PORT, processes["calendar_feed"], "calendar_feed")

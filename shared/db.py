@@ -125,6 +125,8 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
     A Session's bookkeeping costs about as much as a short write on SQLite.
     The connection is taken from the pool before the write lock and returned
     after it: under load every microsecond inside the lock is one all writers wait.
+    (A process with more threads than its pool has connections could then wait for
+    the pool while holding nothing useful; the services run one or two threads.)
     """
     with engine.connect() as connection, _writer_lock(engine):
         with connection.execution_options(**{_IMMEDIATE: True}).begin():

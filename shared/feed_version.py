@@ -29,7 +29,7 @@ _CHANGED = "feeds_changed"
 
 
 def watch_feed_changes(sessions: sessionmaker[Session], client: redis.Redis) -> None:
-    """Bump the feed version after each commit that changed an organiser, series or seminar."""
+    """Bump the feed version after each commit that changed an organiser, series, seminar or question."""
 
     @event.listens_for(sessions, "before_flush")
     def _note(session, _flush_context, _instances):
@@ -49,8 +49,9 @@ def watch_feed_changes(sessions: sessionmaker[Session], client: redis.Redis) -> 
 def bump_feed_version(client: redis.Redis) -> int | None:
     """Move the version and announce it; None if Redis is unreachable.
 
-    The change is committed already; a missed bump only delays the feeds until
-    their cached copies expire (see ``services.calendar_feed.cache``).
+    The change is committed already; a missed bump only delays the feeds, and
+    the registration service's kept answers and rules, until their copies expire
+    (see ``services.calendar_feed.cache`` and ``PUBLIC_CACHE_SECONDS``).
     """
     try:
         version = client.incr(feed_version())

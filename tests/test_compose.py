@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
-from services.notifications import WORKER_IDLE_POLL, worker_command
+from services.notifications import WORKER_ENV, worker_command
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = Path(__file__).resolve().parent / "data" / "compose-spec.json"
@@ -80,7 +80,7 @@ def test_every_container_command_names_a_real_module(compose):
 def test_the_worker_runs_as_the_project_and_its_benchmark_assume(compose):
     worker = compose["services"]["worker"]
     assert worker["command"] == worker_command([])
-    assert WORKER_IDLE_POLL.items() <= worker["environment"].items()
+    assert WORKER_ENV.items() <= worker["environment"].items()
 
 
 def test_image_copies_only_paths_that_exist():

@@ -113,7 +113,9 @@ def claim(runtime: Runtime, notification_id: int, now: datetime) -> Notification
     """Mark the row as being sent by us and load it; None if it is sent, failed or in flight.
 
     Both on one connection: on PostgreSQL the claim commits by itself and the load
-    follows, two round trips in all; on SQLite both run in the claim's transaction.
+    follows (no BEGIN and COMMIT round trips); on SQLite both run in the claim's
+    transaction. Should the load fail after the claim, the row waits in "sending"
+    for the sweep, as after a worker that died.
     """
     with statement_writes(runtime.engine) as connection:
         if connection.execute(_CLAIM, {"notification_id": notification_id, "now": now}).rowcount != 1:

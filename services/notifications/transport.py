@@ -52,16 +52,17 @@ _connections = threading.local()
 
 
 class _WirePolicy(Compat32):
-    """compat32 with CRLF line ends (RFC 5321), writing short one-line ASCII headers as they are.
+    """compat32 with CRLF line ends (RFC 5321), writing short headers of printable ASCII as they are.
 
     compat32 passes every header through ``email.header.Header``, which returns
     such a value unchanged, at a cost greater than rendering the mail's templates
-    (a mail has about twenty headers across its parts). Anything longer, with
-    line breaks or non-ASCII, or already a Header, is folded the standard way.
+    (a mail has about twenty headers across its parts). Anything longer, with tabs,
+    line breaks, other control characters or non-ASCII, or already a Header, is
+    folded the standard way.
     """
 
     def _fold(self, name, value, sanitize):
-        if (isinstance(value, str) and value.isascii() and "\r" not in value and "\n" not in value
+        if (isinstance(value, str) and value.isascii() and value.isprintable() and self.max_line_length
                 and len(name) + len(value) + 2 <= self.max_line_length):
             return f"{name}: {value}{self.linesep}"
         return super()._fold(name, value, sanitize)
