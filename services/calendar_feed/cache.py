@@ -11,7 +11,6 @@ processes then take them from Redis.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -21,6 +20,7 @@ from typing import Callable
 import redis
 from werkzeug.http import http_date
 
+from shared.etags import content_etag
 from shared.feed_version import FeedVersionWatcher
 from shared.metrics import FEED_CACHE
 from shared.redis_keys import feed_body, feed_meta
@@ -49,7 +49,7 @@ class FeedEntry:
             body=body,
             # mtime=0: the same feed always compresses to the same bytes.
             gzipped=gzip.compress(body, compresslevel=6, mtime=0),
-            etag=hashlib.sha256(body).hexdigest()[:32],
+            etag=content_etag(body),
             last_modified=last_modified,
             stamp=stamp,
             built_at=time.time() if built_at is None else built_at,

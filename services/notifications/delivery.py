@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 import logging
 from datetime import datetime
-
 from types import SimpleNamespace
 
 from sqlalchemy import bindparam, select, update
@@ -71,7 +70,7 @@ def deliver(runtime: Runtime, notification_id: int, now: datetime | None = None)
     return Outcome.SENT
 
 
-def _record_outcome(notification: Notification, status: NotificationStatus) -> None:
+def _record_outcome(notification: SimpleNamespace, status: NotificationStatus) -> None:
     """Count and log where a claimed notification ended (sent, retry, failed, cancelled), by its kind.
 
     Only claimed rows count: a duplicate message that finds its row sent is no outcome.
@@ -156,7 +155,7 @@ def claim(runtime: Runtime, notification_id: int, now: datetime) -> SimpleNamesp
 
 def _finish(
     runtime: Runtime,
-    notification: Notification,
+    notification: SimpleNamespace,
     status: NotificationStatus,
     *,
     error: str | None = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from flask import Response, current_app, request
@@ -11,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from flask_smorest import Blueprint
 
 from shared.db import read_session
+from shared.etags import content_etag
 from shared.i18n import LANGUAGES
 from shared.problems import problem
 from services.registration.public_cache import PublicAnswers
@@ -114,7 +114,7 @@ def _json(view, schema) -> bytes:
 def cacheable(body: bytes) -> Response:
     """Answer with a strong ETag so that embedded forms can revalidate cheaply (304)."""
     response = Response(body, mimetype="application/json")
-    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    response.set_etag(content_etag(body))
     # Seats change by the minute: caches must revalidate, but may keep the bytes.
     response.headers["Cache-Control"] = "no-cache"
     return response.make_conditional(request)

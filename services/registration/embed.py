@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from markupsafe import escape
 
 from shared.db import read_session
+from shared.etags import content_etag
 from shared.i18n import LANGUAGES, translator
 from shared.problems import field_message, problem_text
 from services.registration import pages
@@ -48,7 +48,7 @@ def widget():
                          for code in WINDOW_PROBLEMS},
     ).encode()
     response = Response(script, mimetype="text/javascript")
-    response.set_etag(hashlib.sha256(script).hexdigest()[:32])
+    response.set_etag(content_etag(script))
     response.cache_control.public = True
     response.cache_control.max_age = WIDGET_MAX_AGE
     # Partner pages that isolate themselves (Cross-Origin-Embedder-Policy) may still load it.

@@ -128,7 +128,8 @@ def submit_form(event_id: int, language: str) -> FormPost:
         "source_page": request.referrer[:500] if request.referrer else None,
     }
     try:
-        outcome = register(runtime, event_id, RegistrationInput().load(raw), kept=current_app.extensions["public_answers"])
+        outcome = register(runtime, event_id, RegistrationInput().load(raw),
+                           kept=current_app.extensions["public_answers"])
     except ValidationError as error:
         return FormPost(errors=translate_field_errors(error.messages, language), values=raw, http_status=422)
     except AnswersInvalid as invalid:
