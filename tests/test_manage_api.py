@@ -256,8 +256,11 @@ def test_series_slugs_are_unique_and_validated(client, ours):
 def test_partner_origins_are_validated(client, ours):
     good = client.patch(f"{MANAGE}/organiser", json={"allowed_origins": ["https://www.kreis.example"]}, headers=ours.auth())
     assert good.status_code == 200 and good.json["allowed_origins"] == ["https://www.kreis.example"]
-    bad = client.patch(f"{MANAGE}/organiser", json={"allowed_origins": ["https://www.kreis.example/seite"]}, headers=ours.auth())
-    assert bad.status_code == 422
+    for origin in ("https://www.kreis.example/seite", "https://www.kreis.example;x", "https://bürger.example",
+                   "ftp://www.kreis.example"):
+        bad = client.patch(f"{MANAGE}/organiser", json={"allowed_origins": [origin]}, headers=ours.auth())
+        assert bad.status_code == 422 and bad.json["errors"]["allowed_origins"], origin
+    assert client.get(f"{MANAGE}/organiser", headers=ours.auth()).json["allowed_origins"] == ["https://www.kreis.example"]
 
 
 # --- registrations -------------------------------------------------------------------------

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from shared.db import write_transaction
 from shared.feed_version import FeedVersionWatcher
-from shared.models import Question, QuestionKind, Seminar, SeminarStatus
+from shared.models import Organiser, Question, QuestionKind, Seminar, SeminarStatus
 from services.registration import create_app
 from services.registration.public_cache import PublicAnswers
 from services.registration.registrations import register
-from tests.factories import make_seminar
+from tests.factories import make_organiser, make_seminar
 from tests.servers import wait_until
 
 
@@ -93,6 +93,26 @@ def test_kept_registration_rules_follow_a_cancellation_and_new_questions_at_once
     unanswered = client.post(url(other_id), json=person(2))
     assert unanswered.status_code == 422 and "role" in unanswered.json["errors"]["answers"]
     assert client.post(url(other_id), json={**person(2), "answers": {"role": "Kassenwart"}}).status_code == 201
+    app.extensions["runtime"].close()
+
+
+def test_a_changed_partner_list_applies_at_once_to_the_kept_origins(settings, runtime):
+    partner, newcomer = "https://www.partner-verein.de", "https://www.neuer-partner.de"
+    with write_transaction(runtime.sessions) as session:
+        organiser = make_organiser(session, allowed_origins=[partner])
+        seminar_id, organiser_id = make_seminar(session, organiser).id, organiser.id
+    app = create_app(settings.with_overrides(public_cache_seconds=3600))
+    client = app.test_client()
+    url = f"/api/v1/events/{seminar_id}"
+    assert client.get(url, headers={"Origin": partner}).status_code == 200  # the list is kept from here on
+    assert client.get(url, headers={"Origin": newcomer}).status_code == 403
+
+    with write_transaction(runtime.sessions) as session:
+        session.get(Organiser, organiser_id).allowed_origins = [newcomer]
+    wait_until(lambda: client.get(url, headers={"Origin": newcomer}).status_code == 200, timeout=5,
+               message="the new partner allowed")
+    refused = client.get(url, headers={"Origin": partner})
+    assert (refused.status_code, refused.json["code"]) == (403, "origin_not_allowed")
     app.extensions["runtime"].close()
 
 

@@ -17,10 +17,11 @@ from shared.models import (
     SeminarFormat,
     SeminarStatus,
 )
+from services.registration.origins import ORIGIN_SHAPE
 from services.registration.schemas import CODES, QuestionOption, _required_text, _text
 
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="invalid_slug")
-ORIGIN = validate.Regexp(r"^https?://[^/\s?#]+$", error="invalid_origin")
+ORIGIN = validate.Regexp(ORIGIN_SHAPE, error="invalid_origin")
 URL = validate.URL(require_tld=False, schemes={"http", "https"}, error="invalid_url")
 _ZONES = frozenset(available_timezones())
 

@@ -10,7 +10,6 @@ Requests without an ``Origin`` header (curl, servers, same-origin GETs) pass unt
 from __future__ import annotations
 
 import re
-import time
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
@@ -23,18 +22,15 @@ from services.registration.api import request_language
 
 # The public API's endpoints a partner page's widget calls.
 CORS_ENDPOINTS = frozenset({"public_api.Seminars", "public_api.SeminarDetail", "public_api.Registrations"})
-# Organisers change their list rarely; a few seconds of staleness spare the registration
-# path a query per request.
-CACHE_SECONDS = 10
-CACHE_LIMIT = 10_000
 PREFLIGHT_MAX_AGE = 600
-# What a stored origin must look like before it goes into a header (no spaces, no ";").
+# What an origin must look like to be stored (the organiser API checks it) and to go
+# into a header: scheme and ASCII host with an optional port, as browsers send it in
+# ``Origin`` (no path, no spaces, no ";").
 ORIGIN_SHAPE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 
 
 def install_origin_checks(app: Flask) -> None:
     """Refuse foreign origins on the public API before anything else runs, and add the CORS headers."""
-    app.extensions["partner_origins"] = {}
     app.before_request(_check_origin)
     app.after_request(_cors_headers)
 
@@ -71,22 +67,19 @@ def frame_ancestors(origins: frozenset[str] | None) -> str:
 
 
 def _cached(key: tuple, query) -> frozenset[str] | None:
-    """The origins the query finds, kept for a few seconds; an unknown seminar or series is asked again."""
-    # Per app, not per module: tests run many apps on different databases in one process.
-    cache = current_app.extensions["partner_origins"]
-    now = time.monotonic()
-    hit = cache.get(key)
-    if hit and hit[0] > now:
-        return hit[1]
-    with read_session(current_app.extensions["runtime"].sessions) as session:
-        found = session.execute(query).first()
-    if found is None:
-        return None
-    origins = frozenset(origin_of(origin) for origin in found[0] or ())
-    if len(cache) >= CACHE_LIMIT:  # ids and slugs come from the request: keep the dict bounded
-        cache.clear()
-    cache[key] = (now + CACHE_SECONDS, origins)
-    return origins
+    """The origins the query finds, kept with the public answers; an unknown seminar or series is asked again.
+
+    Every widget request checks them, so they are kept like the answers it reads:
+    dropped at once when an organiser changes its list (the feed version), at the
+    latest after ``PUBLIC_CACHE_SECONDS``, in a store bounded against made-up ids.
+    """
+
+    def read() -> frozenset[str] | None:
+        with read_session(current_app.extensions["runtime"].sessions) as session:
+            found = session.execute(query).first()
+        return None if found is None else frozenset(origin_of(origin) for origin in found[0] or ())
+
+    return current_app.extensions["public_answers"].get(("partner origins", *key), read)
 
 
 def _own_origins() -> set[str]:
