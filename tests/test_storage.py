@@ -11,12 +11,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from shared.db import make_engine, read_session, write_transaction
+from shared.db import make_engine, make_session_factory, read_session, write_transaction
 from shared.demo import load_demo
 from shared.migrate import alembic_config
 from shared.models import Base, Notification, NotificationKind, Registration, RegistrationStatus, Seminar
 from shared.times import utcnow
-from tests.factories import make_seminar
+from tests.factories import make_registration, make_seminar
 
 
 def test_migrations_create_exactly_the_models(database_url):
@@ -33,6 +33,25 @@ def test_migrations_downgrade_and_upgrade_again(database_url):
     config = alembic_config(database_url)
     command.downgrade(config, "base")
     command.upgrade(config, "head")
+
+
+def test_registrations_that_expired_before_0007_get_the_moment_they_lapsed(database_url):
+    from alembic import command
+
+    config = alembic_config(database_url)
+    command.downgrade(config, "0006")
+    engine = make_engine(database_url)
+    made_at = datetime(2030, 2, 1, 8, tzinfo=timezone.utc)
+    with write_transaction(make_session_factory(engine)) as session:
+        seminar = make_seminar(session)
+        lapsed = make_registration(session, seminar, RegistrationStatus.EXPIRED, created_at=made_at, expires_at=None)
+        cancelled = make_registration(session, seminar, RegistrationStatus.CANCELLED, created_at=made_at)
+        ids = lapsed.id, cancelled.id
+    command.upgrade(config, "head")
+    with read_session(make_session_factory(engine)) as session:
+        assert session.get(Registration, ids[0]).expires_at == made_at + timedelta(hours=24)
+        assert session.get(Registration, ids[1]).expires_at is None
+    engine.dispose()
 
 
 def test_times_come_back_as_the_same_utc_instant(runtime):

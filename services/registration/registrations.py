@@ -504,8 +504,8 @@ def expire_unconfirmed(runtime: Runtime, now: datetime | None = None) -> int:
             if registration.status == RegistrationStatus.PENDING:
                 release_seat(session, registration.seminar_id)
                 seminars_with_free_seats.add(registration.seminar_id)
+            # ``expires_at`` stays: retention counts an expired registration's days from it.
             registration.status = RegistrationStatus.EXPIRED
-            registration.expires_at = None
         session.flush()
         for seminar_id in sorted(seminars_with_free_seats):
             notification_ids += promote_waiting(session, seminar_id, now)

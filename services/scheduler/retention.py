@@ -25,7 +25,7 @@ def anonymise_due(runtime: Runtime, now: datetime) -> int:
     with write_transaction(runtime.sessions) as session:
         due = session.scalars(
             select(Registration).join(Registration.seminar).join(Seminar.organiser)
-            .where(Registration.anonymised_at.is_(None), _due(session, now, runtime.settings.pending_expiry_hours))
+            .where(Registration.anonymised_at.is_(None), _due(session, now))
             .order_by(Registration.id).limit(BATCH)
             .with_for_update(of=Registration, skip_locked=True)
         ).all()
@@ -33,7 +33,7 @@ def anonymise_due(runtime: Runtime, now: datetime) -> int:
         return len(due)
 
 
-def _due(session: Session, now: datetime, pending_expiry_hours: int) -> ColumnElement[bool]:
+def _due(session: Session, now: datetime) -> ColumnElement[bool]:
     """Which registrations are due, as plain comparisons of stored times with fixed instants.
 
     One condition per distinct retention setting (there are few) rather than date
@@ -45,9 +45,6 @@ def _due(session: Session, now: datetime, pending_expiry_hours: int) -> ColumnEl
     overrides = session.scalars(select(Seminar.retention_days).where(Seminar.retention_days.is_not(None)).distinct())
     defaults = session.scalars(select(Organiser.retention_days).distinct())
     lapses = session.scalars(select(Organiser.retention_days_cancelled).distinct())
-    # An expired registration keeps no time of its expiry; it lapsed when its
-    # confirmation time ran out, counted from its creation.
-    expiry = timedelta(hours=pending_expiry_hours)
     return or_(
         false(),
         *(and_(Seminar.retention_days == days, Seminar.ends_at <= before(days)) for days in overrides),
@@ -55,6 +52,6 @@ def _due(session: Session, now: datetime, pending_expiry_hours: int) -> ColumnEl
           for days in defaults),
         *(and_(Organiser.retention_days_cancelled == days, or_(
             and_(Registration.status == RegistrationStatus.CANCELLED, Registration.cancelled_at <= before(days)),
-            and_(Registration.status == RegistrationStatus.EXPIRED, Registration.created_at <= before(days) - expiry),
+            and_(Registration.status == RegistrationStatus.EXPIRED, Registration.expires_at <= before(days)),
         )) for days in lapses),
     )
