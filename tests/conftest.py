@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -66,28 +68,54 @@ def postgres_admin():
     engine.dispose()
 
 
-def _fresh_postgres_database(postgres_admin) -> tuple[str, str]:
+def _postgres_url(name: str) -> str:
+    return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _fresh_postgres_database(postgres_admin, template: str | None = None) -> tuple[str, str]:
     name = f"seminare_test_{uuid.uuid4().hex[:12]}"
     with postgres_admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    return name, url
+        connection.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    return name, _postgres_url(name)
+
+
+def _drop_postgres_database(postgres_admin, name: str) -> None:
+    with postgres_admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+# Every storage test starts from a copy of a database migrated once per run:
+# copying takes milliseconds, running the migrations a few hundred (the migrations
+# themselves are tested in test_storage.py).
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite file at the newest schema, to copy."""
+    path = tmp_path_factory.mktemp("template") / "seminare.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres_admin):
+    """The name of a PostgreSQL database at the newest schema, to create others from."""
+    name, url = _fresh_postgres_database(postgres_admin)
+    upgrade(url)  # its engine is disposed afterwards: a template must have no connections
+    yield name
+    _drop_postgres_database(postgres_admin, name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """A migrated, empty database: a SQLite file, then a fresh PostgreSQL database."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'seminare.db'}"
-        upgrade(url)
-        yield url
+        path = tmp_path / "seminare.db"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+        yield f"sqlite:///{path}"
         return
     admin = request.getfixturevalue("postgres_admin")
-    name, url = _fresh_postgres_database(admin)
-    upgrade(url)
+    name, url = _fresh_postgres_database(admin, template=request.getfixturevalue("migrated_postgres"))
     yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _drop_postgres_database(admin, name)
 
 
 @pytest.fixture
