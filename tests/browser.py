@@ -142,10 +142,15 @@ def describe_violations(violations: list[dict], where: str = "") -> str:
     return "\n".join(lines)
 
 
+def is_focused(target: Locator) -> bool:
+    """Whether the element has the focus, also inside a shadow root (where document.activeElement is the host)."""
+    return target.evaluate("element => element.getRootNode().activeElement === element")
+
+
 def tab_to(page: Page, target: Locator, limit: int = 40) -> None:
     """Press Tab until ``target`` has the focus, as a keyboard user would; fail if it is never reached."""
     for _ in range(limit):
         page.keyboard.press("Tab")
-        if target.evaluate("element => element === document.activeElement"):
+        if is_focused(target):
             return
     raise AssertionError(f"{target} not reached with {limit} presses of Tab")

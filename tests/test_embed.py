@@ -16,6 +16,7 @@ from services.registration.accounts import create_account, grant_role
 from shared.db import read_session, write_transaction
 from shared.models import Registration, RegistrationStatus, Role
 from tests.factories import make_organiser, make_seminar, make_series
+from tests.organiser_pages import log_in
 
 PARTNER = "https://www.partner-verein.de"
 STRANGER = "https://fremde-seite.example"
@@ -237,10 +238,7 @@ def test_widget_script_is_cached_and_revalidated_with_an_etag(client, settings):
 def test_organiser_pages_offer_the_widget_and_iframe_snippets(client, runtime, settings, world):
     account = create_account(runtime, "admin@stiftung.example", "Admin", PASSWORD)
     grant_role(runtime, account, world.organiser_id, Role.ADMIN)
-    client.get("/manage/login")
-    with client.session_transaction("/manage/") as session:
-        csrf = session["csrf_token"]
-    client.post("/manage/login", data={"email": "admin@stiftung.example", "password": PASSWORD, "csrf_token": csrf})
+    assert log_in(client, "admin@stiftung.example", PASSWORD).status_code == 302
     base = settings.registration_base_url
 
     seminar_page = client.get(f"/manage/{world.organiser}/seminars/{world.seminar}").get_data(as_text=True)

@@ -32,7 +32,9 @@ from shared.models import (
     SeminarStatus,
     Series,
 )
+from tests import organiser_pages
 from tests.factories import berlin, make_organiser, make_seminar, make_series
+from tests.organiser_pages import csrf
 from tests.translations import german_left_in, german_words_in
 
 PASSWORD = "ein-wirklich-langes-passwort"
@@ -81,17 +83,9 @@ def world(runtime):
     )
 
 
-def csrf(client) -> str:
-    """The CSRF token of the client's session (the one its forms carry)."""
-    with client.session_transaction("/manage/") as session:
-        return session.get("csrf_token", "")
-
-
 def log_in(client, email: str, password: str = PASSWORD, **fields):
-    """Open the login page and send it, as a person does."""
-    client.get("/manage/login")
-    return client.post("/manage/login", data={"email": email, "password": password, "csrf_token": csrf(client),
-                                              **fields})
+    """Log in through the login page, with the test accounts' password unless another is given."""
+    return organiser_pages.log_in(client, email, password, **fields)
 
 
 def post(client, path: str, **fields):

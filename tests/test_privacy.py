@@ -31,6 +31,7 @@ from shared.models import (
 )
 from shared.outbox import add_notification
 from tests.factories import berlin, make_organiser, make_registration, make_seminar
+from tests.organiser_pages import csrf, log_in
 
 MANAGE = "/api/v1/manage"
 PASSWORD = "ein-wirklich-langes-passwort"
@@ -312,13 +313,7 @@ def test_a_report_on_an_address_nobody_registered_with_is_empty(client, world):
 def log_in_as(client, runtime, organiser_id: int, role: Role) -> None:
     email = f"{role.value}@stiftung.example"
     grant_role(runtime, create_account(runtime, email, role.value, PASSWORD), organiser_id, role)
-    client.get("/manage/login")
-    client.post("/manage/login", data={"email": email, "password": PASSWORD, "csrf_token": csrf(client)})
-
-
-def csrf(client) -> str:
-    with client.session_transaction("/manage/") as session:
-        return session.get("csrf_token", "")
+    log_in(client, email, PASSWORD)
 
 
 def test_admins_download_a_report_and_erase_a_person_on_the_privacy_page(client, runtime, world):

@@ -16,7 +16,7 @@ from scripts.local_ports import free_port
 from services.registration.embed import embed_snippets
 from shared.db import read_session, write_transaction
 from shared.models import Question, QuestionKind, Registration
-from tests.browser import axe_violations, describe_violations, open_page, serve
+from tests.browser import axe_violations, describe_violations, is_focused, open_page, serve, tab_to
 from tests.factories import make_organiser, make_seminar, make_series
 
 # A partner theme that does everything wrong, everywhere outside the widget's shadow root.
@@ -92,20 +92,6 @@ def style_of(locator, prop: str) -> str:
     return locator.evaluate("(element, prop) => getComputedStyle(element)[prop]", prop)
 
 
-def is_focused(locator) -> bool:
-    """Whether the element has the focus, also inside a shadow root (where document.activeElement is the host)."""
-    return locator.evaluate("element => element.getRootNode().activeElement === element")
-
-
-def tab_into(page, target, limit: int = 40) -> None:
-    """Press Tab until ``target`` (in a shadow root or not) has the focus; fail if it never does."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if is_focused(target):
-            return
-    raise AssertionError(f"{target} not reached with {limit} presses of Tab")
-
-
 def test_partner_registers_through_seminar_and_series_widgets_despite_hostile_css_and_without_storage(
         browser, runtime, world):
     body = (f'<seminar-registration event="{world.seminar}"></seminar-registration>'
@@ -174,18 +160,18 @@ def test_keyboard_alone_registers_at_320_px_and_server_errors_appear_next_to_the
         email = widget.get_by_label("Email address")
         email.wait_for()
 
-        tab_into(page, widget.get_by_label("Name", exact=True))
+        tab_to(page, widget.get_by_label("Name", exact=True))
         assert style_of(widget.get_by_label("Name", exact=True), "outlineStyle") == "solid"  # focus is visible
         page.keyboard.type("Erika Mustermann")
-        tab_into(page, email)
+        tab_to(page, email)
         page.keyboard.type("erika@example")  # the browser accepts it; the server does not
-        tab_into(page, widget.get_by_label("Organisation or municipality"))
+        tab_to(page, widget.get_by_label("Organisation or municipality"))
         page.keyboard.type("Ortsgemeinde Kell am See")
-        tab_into(page, widget.get_by_label("Recording is fine"))
+        tab_to(page, widget.get_by_label("Recording is fine"))
         page.keyboard.press("Space")
-        tab_into(page, widget.get_by_label("I agree"))
+        tab_to(page, widget.get_by_label("I agree"))
         page.keyboard.press("Space")
-        tab_into(page, widget.get_by_role("button", name="Register"))
+        tab_to(page, widget.get_by_role("button", name="Register"))
         page.keyboard.press("Enter")
 
         error = widget.locator("#email-error")
@@ -200,7 +186,7 @@ def test_keyboard_alone_registers_at_320_px_and_server_errors_appear_next_to_the
 
         page.keyboard.press("Control+A")
         page.keyboard.type("erika@example.org")
-        tab_into(page, widget.get_by_role("button", name="Register"))
+        tab_to(page, widget.get_by_role("button", name="Register"))
         page.keyboard.press("Enter")
         done = widget.get_by_text("Please confirm your email address")
         done.wait_for()
