@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python -m bench.feeds`` (needs wrk: ``apt-get install wrk``).
 Both apps run under the same gunicorn settings; the feed service answers from its
-cache (one Redis read of the feed version per request), as it does between changes.
+cache (one Redis read of the content version per request), as it does between changes.
 """
 
 from __future__ import annotations

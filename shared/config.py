@@ -51,6 +51,15 @@ class Settings:
     # Seconds a public seminar answer (what embedded forms load) is reused by a
     # process; changes to seminars show at once, seats left within this time.
     public_cache_seconds: int = 2
+    # A server-rendered registration form posted sooner than this after it was
+    # shown came from a bot (people need a few seconds); one older than the
+    # maximum age is refused as expired.
+    form_min_fill_seconds: int = 2
+    form_max_age_seconds: int = 24 * 3600
+    # Hours an organiser's login session lasts.
+    session_hours: int = 12
+    # Seconds between two rounds of the scheduler.
+    scheduler_interval_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -76,6 +85,10 @@ class Settings:
             feed_keep_cancelled_days=_int(env, "FEED_KEEP_CANCELLED_DAYS", defaults.feed_keep_cancelled_days),
             feed_cache_seconds=_int(env, "FEED_CACHE_SECONDS", defaults.feed_cache_seconds),
             public_cache_seconds=_int(env, "PUBLIC_CACHE_SECONDS", defaults.public_cache_seconds),
+            form_min_fill_seconds=_int(env, "FORM_MIN_FILL_SECONDS", defaults.form_min_fill_seconds),
+            form_max_age_seconds=_int(env, "FORM_MAX_AGE_SECONDS", defaults.form_max_age_seconds),
+            session_hours=_int(env, "SESSION_HOURS", defaults.session_hours),
+            scheduler_interval_seconds=_number(env, "SCHEDULER_INTERVAL_SECONDS", defaults.scheduler_interval_seconds),
         )
         settings.check()
         return settings
@@ -104,10 +117,20 @@ class Settings:
 
 
 def _int(env, name: str, default: int) -> int:
+    """A whole number from the environment; the default when it is unset or empty."""
+    return _parsed(env, name, default, int, "a whole number")
+
+
+def _number(env, name: str, default: float) -> float:
+    """A number (fractions allowed) from the environment; the default when it is unset or empty."""
+    return _parsed(env, name, default, float, "a number")
+
+
+def _parsed(env, name: str, default, parse, what: str):
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return parse(raw)
     except ValueError as exc:
-        raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from exc
+        raise ConfigError(f"{name} must be {what}, not {raw!r}.") from exc

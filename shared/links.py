@@ -19,11 +19,6 @@ def participant_page_url(settings: Settings, registration_id: int, token_nonce: 
     return f"{settings.registration_base_url}/r/{token}"
 
 
-def all_seminars_feed_url(settings: Settings) -> str:
-    """The calendar feed with every published seminar."""
-    return f"{settings.calendar_base_url}/calendar/events.ics"
-
-
 def series_feed_url(settings: Settings, slug: str) -> str:
     """The calendar feed of one series."""
     return f"{settings.calendar_base_url}/calendar/series/{quote(slug)}.ics"

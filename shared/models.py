@@ -81,6 +81,10 @@ class SeminarStatus(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
+# Seminars the public sees: a cancelled one stays visible, marked cancelled; a draft does not.
+PUBLIC_STATUSES = (SeminarStatus.PUBLISHED, SeminarStatus.CANCELLED)
+
+
 class SeminarFormat(str, enum.Enum):
     ONLINE = "online"
     IN_PERSON = "in_person"
@@ -108,6 +112,11 @@ SEAT_HOLDING = (RegistrationStatus.PENDING, RegistrationStatus.CONFIRMED)
 ACTIVE = (RegistrationStatus.PENDING, RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
 # Ids are 32-bit integers on PostgreSQL; a larger id in a URL names nothing.
 MAX_ID = 2**31 - 1
+
+
+def is_row_id(number: int) -> bool:
+    """Whether a number can name a row at all (a larger one would be an error on PostgreSQL, not a miss)."""
+    return 0 < number <= MAX_ID
 
 
 class NotificationKind(str, enum.Enum):

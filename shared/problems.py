@@ -172,6 +172,27 @@ STATUS_CODES = {
 }
 
 
+class Refusal(Exception):
+    """A request the rules refuse, for a reason that has its problem type here.
+
+    Subclasses name the reason (``code``, a key of ``PROBLEMS``) and the HTTP status;
+    ``errors`` holds messages per field where the reason is about fields. The web
+    services answer every refusal with its problem, so routes need not catch them.
+    """
+
+    code = "internal_error"
+    status = 500
+
+    def __init__(self, errors: Any = None):
+        super().__init__(self.code)
+        self.errors = errors
+
+    @property
+    def problem_errors(self) -> Any:
+        """The messages per field as the problem+json body carries them (None: no field is concerned)."""
+        return self.errors
+
+
 def negotiated_language(preferred: str | None = None) -> str:
     """The language to answer in: an explicit choice, else Accept-Language, else German."""
     if preferred in LANGUAGES:

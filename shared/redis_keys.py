@@ -3,14 +3,14 @@
 PREFIX = "seminare"
 
 
-def feed_version() -> str:
-    """Counter that rises with every change to a seminar, series or organiser."""
-    return f"{PREFIX}:feeds:version"
+def content_version() -> str:
+    """Counter that rises with every change to public content: an organiser, series, seminar or question."""
+    return f"{PREFIX}:content:version"
 
 
-def feed_changes_channel() -> str:
-    """Pub/sub channel on which the new feed version is announced."""
-    return f"{PREFIX}:feeds:changes"
+def content_changes_channel() -> str:
+    """Pub/sub channel on which the new content version is announced."""
+    return f"{PREFIX}:content:changes"
 
 
 def feed_body(feed: str) -> str:

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.broker import make_broker
 from shared.config import Settings
-from shared.db import make_engine, make_session_factory
-from shared.feed_version import watch_feed_changes
+from shared.db import make_engine, make_session_factory, read_connection
+from shared.content_version import watch_content_changes
+from shared.outbox import watch_outbox
 
 
 @dataclass
@@ -49,14 +50,17 @@ def make_runtime(settings: Settings) -> Runtime:
         redis=redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=2),
         broker=make_broker(settings.redis_url, fail_fast=True),
     )
-    watch_feed_changes(runtime.sessions, runtime.redis)
+    # The two after-commit hooks every process needs: committed changes drop the
+    # public caches, and committed mails go to the queue.
+    watch_content_changes(runtime.sessions, engine, runtime.redis)
+    watch_outbox(engine, runtime.broker)
     return runtime
 
 
 def check_database(runtime: Runtime) -> str | None:
     """Return None when the database answers, else a short reason."""
     try:
-        with runtime.engine.connect() as connection:
+        with read_connection(runtime.engine) as connection:
             connection.execute(text("SELECT 1"))
     except Exception as exc:  # any driver error means "not ready"
         return exc.__class__.__name__

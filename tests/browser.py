@@ -21,7 +21,6 @@ from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 from scripts.local_ports import free_port
 from services.registration import create_app
-from services.registration import pages as pages_module
 from shared.config import Settings
 from tests.conftest import ON_CI
 from tests.servers import PROJECT_ROOT, HttpServer
@@ -101,16 +100,16 @@ def serve(app, port: int = 0) -> Iterator[HttpServer]:
 def live_settings(settings) -> Settings:
     """The test settings, with the registration app's base URL on a free port.
 
-    Pages and links (``participant_page_url``) then point at the live server.
+    Pages and links (``participant_page_url``) then point at the live server. The
+    form takes posts at once: it refuses those sent faster than a person types,
+    and a test browser is faster.
     """
-    return replace(settings, registration_base_url=f"http://127.0.0.1:{free_port()}")
+    return replace(settings, registration_base_url=f"http://127.0.0.1:{free_port()}", form_min_fill_seconds=0)
 
 
 @pytest.fixture
-def live_app(live_settings, monkeypatch) -> Iterator[HttpServer]:
+def live_app(live_settings) -> Iterator[HttpServer]:
     """The registration app over real HTTP at ``live_settings.registration_base_url`` (``.url``)."""
-    # The form refuses posts sent faster than a person types; a test browser is faster.
-    monkeypatch.setattr(pages_module, "MIN_FILL_SECONDS", 0)
     app = create_app(live_settings)
     try:
         with serve(app, urlsplit(live_settings.registration_base_url).port) as server:

@@ -1,14 +1,19 @@
-"""Plain factory functions for test data."""
+"""Plain factory functions for test data: rows, registration bodies, organisers' logins and tokens."""
 
 from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.models import Organiser, Seminar, SeminarFormat, SeminarStatus, Series
+from shared.db import read_session, write_transaction
+from shared.models import Account, Organiser, Role, Seminar, SeminarFormat, SeminarStatus, Series
 from shared.times import from_local, utcnow
+from services.registration.api_tokens import create_api_token
+from services.registration.members import create_account, grant_role
+from services.registration.principals import Principal
 
 _numbers = itertools.count(1)
 
@@ -87,3 +92,42 @@ def make_registration(session: Session, seminar: Seminar, status=None, **overrid
         seminar.seats_taken += 1
     session.flush()
     return registration
+
+
+def add_seminar(runtime, organiser_fields: dict | None = None, **overrides) -> int:
+    """A published seminar (and its organiser) in a transaction of its own; returns the seminar's id."""
+    with write_transaction(runtime.sessions) as session:
+        organiser = make_organiser(session, **(organiser_fields or {}))
+        return make_seminar(session, organiser, **overrides).id
+
+
+def person(n: int | None = None, *, name: str | None = None, email: str | None = None, **extra) -> dict:
+    """A registration as the public API takes it: "Person n" at personn@example.org, or Erika Mustermann."""
+    default_name, default_email = (f"Person {n}", f"person{n}@example.org") if n is not None else (
+        "Erika Mustermann", "erika@example.org")
+    return {"name": name or default_name, "email": email or default_email, "consent": True, "language": "de",
+            "answers": {}, **extra}
+
+
+PASSWORD = "ein langes Passwort"
+
+
+def add_member(runtime, organiser_id: int, role: Role = Role.ADMIN, email: str = "admin@organiser.example",
+               password: str = PASSWORD, name: str | None = None) -> int:
+    """An account with ``password`` that has ``role`` at the organiser (one that exists already is reused)."""
+    with read_session(runtime.sessions) as session:
+        account_id = session.scalar(select(Account.id).where(Account.email == email.lower()))
+    if account_id is None:
+        account_id = create_account(runtime, email, name or email.split("@")[0], password)
+    grant_role(runtime, account_id, organiser_id, role)
+    return account_id
+
+
+def add_api_token(runtime, organiser_id: int, role: Role = Role.ADMIN, name: str = "Test") -> str:
+    """A bearer token for the organiser API with ``role``."""
+    return create_api_token(runtime, organiser_id, name, role)[1]
+
+
+def principal(organiser_id: int, role: Role = Role.ADMIN) -> Principal:
+    """Someone acting for the organiser, as the domain functions take it."""
+    return Principal(organiser_id=organiser_id, role=role, actor="test")

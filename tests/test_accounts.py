@@ -9,15 +9,9 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
-from services.registration.accounts import (
-    AccountError,
-    authenticate,
-    change_password,
-    create_account,
-    grant_role,
-    organisers_of,
-    session_account,
-)
+from services.registration.logins import authenticate, change_password, session_account
+from services.registration.members import AccountExists, create_account, grant_role, organisers_of
+from services.registration.passwords import PasswordTooShort
 from shared.db import read_session, write_transaction
 from shared.models import Account, Organiser, Role
 from tests.conftest import service_env
@@ -38,11 +32,11 @@ def test_passwords_are_stored_as_argon2id_and_checked(runtime):
 
 
 def test_short_passwords_and_second_accounts_are_refused(runtime):
-    with pytest.raises(AccountError) as short:
+    with pytest.raises(PasswordTooShort) as short:
         create_account(runtime, "anna@stiftung.example", "Anna", "kurz")
     assert short.value.code == "password_too_short"
     create_account(runtime, "anna@stiftung.example", "Anna", PASSWORD)
-    with pytest.raises(AccountError) as twice:
+    with pytest.raises(AccountExists) as twice:
         create_account(runtime, "ANNA@stiftung.example", "Anna", PASSWORD)
     assert twice.value.code == "account_exists"
 

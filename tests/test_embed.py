@@ -11,25 +11,23 @@ import pytest
 from sqlalchemy import select
 
 from services.registration import create_app
-from services.registration import pages as pages_module
-from services.registration.accounts import create_account, grant_role
 from shared.db import read_session, write_transaction
 from shared.models import Registration, RegistrationStatus, Role
-from tests.factories import make_organiser, make_seminar, make_series
+from tests.factories import PASSWORD, add_member, make_organiser, make_seminar, make_series
 from tests.organiser_pages import log_in
 
 PARTNER = "https://www.partner-verein.de"
 STRANGER = "https://fremde-seite.example"
 ERIKA = {"name": "Erika Mustermann", "email": "erika@example.org", "consent": True}
 PREFLIGHT = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
-PASSWORD = "ein-langes-passwort-fuer-tests"
 
 
 @pytest.fixture
-def app(app, monkeypatch):
-    # People need seconds to fill in the form; tests do not wait that long.
-    monkeypatch.setattr(pages_module, "MIN_FILL_SECONDS", 0)
-    return app
+def app(settings):
+    """The registration app taking form posts at once: people need seconds to fill in a form, tests do not."""
+    app = create_app(replace(settings, form_min_fill_seconds=0))
+    yield app
+    app.extensions["runtime"].close()
 
 
 @pytest.fixture
@@ -189,10 +187,12 @@ def test_iframe_honeypot_looks_like_success_but_stores_nothing(client, runtime, 
     assert registrations(runtime) == []
 
 
-def test_iframe_form_post_faster_than_a_person_stores_nothing(client, runtime, world, monkeypatch):
-    monkeypatch.setattr(pages_module, "MIN_FILL_SECONDS", 60)
+def test_iframe_form_post_faster_than_a_person_stores_nothing(settings, runtime, world):
+    app = create_app(replace(settings, form_min_fill_seconds=60))
+    client = app.test_client()
     path = f"/embed/events/{world.seminar}"
     response = client.post(path, data={"form_token": form_token(client, path), **ERIKA, "consent": "yes"})
+    app.extensions["runtime"].close()
     assert response.status_code == 302
     assert registrations(runtime) == []
 
@@ -209,9 +209,8 @@ def test_iframe_form_shows_field_errors_next_to_the_fields(client, runtime, worl
     assert registrations(runtime) == []
 
 
-def test_iframe_form_post_counts_against_the_rate_limit(settings, runtime, world, monkeypatch):
-    monkeypatch.setattr(pages_module, "MIN_FILL_SECONDS", 0)
-    app = create_app(replace(settings, rate_limit_per_ip="2/minute"))
+def test_iframe_form_post_counts_against_the_rate_limit(settings, runtime, world):
+    app = create_app(replace(settings, rate_limit_per_ip="2/minute", form_min_fill_seconds=0))
     client = app.test_client()
     path = f"/embed/events/{world.seminar}"
     statuses = [client.post(path, data={"form_token": form_token(client, path), "name": "Erika", "consent": "yes",
@@ -236,8 +235,7 @@ def test_widget_script_is_cached_and_revalidated_with_an_etag(client, settings):
 
 
 def test_organiser_pages_offer_the_widget_and_iframe_snippets(client, runtime, settings, world):
-    account = create_account(runtime, "admin@stiftung.example", "Admin", PASSWORD)
-    grant_role(runtime, account, world.organiser_id, Role.ADMIN)
+    add_member(runtime, world.organiser_id, Role.ADMIN, "admin@stiftung.example")
     assert log_in(client, "admin@stiftung.example", PASSWORD).status_code == 302
     base = settings.registration_base_url
 

@@ -11,9 +11,10 @@ import openpyxl
 import pytest
 
 from services.registration.exports import ROWS_PER_CHUNK, export_attendees
+from services.registration.refusals import SeminarNotFound, SeriesNotFound
 from shared.db import write_transaction
 from shared.models import Question, QuestionKind, RegistrationStatus, Seminar
-from tests.factories import berlin, make_organiser, make_registration, make_seminar, make_series
+from tests.factories import berlin, make_organiser, make_registration, make_seminar, make_series, principal
 
 S = RegistrationStatus
 FORMULA_NAME = '=HYPERLINK("http://x","y")'
@@ -51,7 +52,7 @@ def seminar(runtime):
                      "Recording is fine")
         add_question(session, seminar, "role", QuestionKind.SINGLE_CHOICE, 1, "Rolle", "Role", ROLE_OPTIONS)
         add_question(session, seminar, "topics", QuestionKind.MULTIPLE_CHOICE, 2, "Themen", "Topics", TOPIC_OPTIONS)
-        return {"organiser_id": organiser.id, "seminar_id": seminar.id}
+        return {"by": principal(organiser.id), "seminar_id": seminar.id}
 
 
 def add_people(runtime, seminar_id, *people):
@@ -106,7 +107,7 @@ def test_bad_format_delimiter_or_scope_is_refused(runtime, seminar):
         with pytest.raises(ValueError):
             export_attendees(runtime.sessions, **seminar, **wrong)
     with pytest.raises(ValueError):
-        export_attendees(runtime.sessions, organiser_id=seminar["organiser_id"])
+        export_attendees(runtime.sessions, by=seminar["by"])
 
 
 def formula_people(runtime, seminar):
@@ -188,7 +189,7 @@ def test_series_export_unites_questions_by_key_in_order_of_start_and_registratio
         add_registration(session, first, "Cleo", berlin(2026, 11, 3, 10), answers={"role": "mayor"})
         add_registration(session, first, "Bert", berlin(2026, 11, 2, 10))
         add_registration(session, other, "Dora", berlin(2026, 11, 2, 10))
-        scope = {"organiser_id": organiser.id, "series_id": series.id}
+        scope = {"by": principal(organiser.id), "series_id": series.id}
     export = export_attendees(runtime.sessions, now=berlin(2026, 12, 1, 0, 30), **scope)
     assert export.filename == "kommunal-engagiert-2026-12-01-teilnehmende.csv"
     rows = csv_rows(runtime, **scope)
@@ -205,13 +206,13 @@ def test_another_organisers_seminar_or_series_is_not_found(runtime, seminar):
         stranger = make_organiser(session)
         theirs = make_seminar(session, stranger)
         their_series = make_series(session, stranger)
-    organiser_id = seminar["organiser_id"]
-    for scope in ({"seminar_id": theirs.id}, {"series_id": their_series.id}, {"seminar_id": 10**12},
-                  {"series_id": theirs.id + 1000}):
-        with pytest.raises(LookupError):
-            export_attendees(runtime.sessions, organiser_id=organiser_id, **scope)
-    with pytest.raises(LookupError):
-        export_attendees(runtime.sessions, organiser_id=stranger.id, seminar_id=seminar["seminar_id"])
+    ours = seminar["by"]
+    for scope, refusal in (({"seminar_id": theirs.id}, SeminarNotFound), ({"series_id": their_series.id}, SeriesNotFound),
+                           ({"seminar_id": 10**12}, SeminarNotFound), ({"series_id": theirs.id + 1000}, SeriesNotFound)):
+        with pytest.raises(refusal):
+            export_attendees(runtime.sessions, by=ours, **scope)
+    with pytest.raises(SeminarNotFound):
+        export_attendees(runtime.sessions, by=principal(stranger.id), seminar_id=seminar["seminar_id"])
 
 
 def test_anonymised_registration_leaks_nothing(runtime, seminar):

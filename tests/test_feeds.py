@@ -12,14 +12,16 @@ import vobject
 from sqlalchemy import event
 
 from services.calendar_feed import create_app
-from services.registration.changes import cancel_seminar, move_seminar
+from services.registration.seminar_changes import cancel_seminar, move_seminar
 from services.registration.registrations import confirm_address, register, renew_feed_link
 from shared.db import read_session, write_transaction
 from shared.links import personal_feed_url
 from shared.models import Registration, SeminarFormat
 from shared.times import utcnow
-from tests.factories import berlin, make_organiser, make_seminar, make_series
+from tests.factories import berlin, make_organiser, make_seminar, make_series, person
 from tests.servers import free_port
+
+EHRENAMT = "ehrenamt@example.org"
 
 UTC = timezone.utc
 
@@ -65,9 +67,6 @@ def soon(fetch, until, seconds=2.0):
         time.sleep(0.005)
 
 
-def person(email="ehrenamt@example.org"):
-    return {"name": "Erika Mustermann", "email": email, "consent": True, "language": "de", "answers": {}}
-
 
 def both_parsers(body: bytes) -> dict[str, tuple]:
     """Events by UID as (summary, start as UTC, status), once per parser; asserts the two agree."""
@@ -85,7 +84,7 @@ def both_parsers(body: bytes) -> dict[str, tuple]:
 
 
 def test_every_feed_gives_the_same_instants_to_both_parsers_across_the_time_change(client, runtime, world):
-    registration = register(runtime, world["november"], person())
+    registration = register(runtime, world["november"], person(email=EHRENAMT))
     confirm_address(runtime, registration.registration_id)
     with read_session(runtime.sessions) as session:
         nonce = session.get(Registration, registration.registration_id).feed_nonce
@@ -175,9 +174,9 @@ def test_cancelled_seminars_leave_the_public_feeds_after_the_configured_days(run
 
 
 def test_personal_feed_follows_registrations_and_its_link_can_be_renewed(client, runtime, world):
-    first = register(runtime, world["october"], person())
+    first = register(runtime, world["october"], person(email=EHRENAMT))
     confirm_address(runtime, first.registration_id)
-    second = register(runtime, world["november"], person("EHRENAMT@example.org"))  # same address, other case
+    second = register(runtime, world["november"], person(email="EHRENAMT@example.org"))  # same address, other case
     with read_session(runtime.sessions) as session:
         nonce = session.get(Registration, first.registration_id).feed_nonce
     url = personal_feed_url(runtime.settings, first.registration_id, nonce).split("8001", 1)[1]

@@ -20,16 +20,12 @@ from services.scheduler.sweep import LOST_MESSAGE_AFTER, sweep_notifications
 from shared.broker import make_broker
 from shared.db import read_session, write_transaction
 from shared.models import Notification, NotificationKind, NotificationStatus, Registration, RegistrationStatus
-from shared.outbox import add_notification, dispatch
+from shared.outbox import dispatch
 from shared.times import utcnow
 from tests.conftest import service_env
-from tests.factories import make_seminar
+from tests.factories import add_seminar
 from tests.servers import HttpServer, Worker, http, wait_until
 
-
-def add_seminar(runtime, **overrides) -> int:
-    with write_transaction(runtime.sessions) as session:
-        return make_seminar(session, **overrides).id
 
 
 def add_confirmed_mails(runtime, count: int) -> list[int]:
@@ -45,8 +41,12 @@ def add_confirmed_mails(runtime, count: int) -> list[int]:
         ]
         session.add_all(registrations)
         session.flush()
-        return [add_notification(session, registration.id, NotificationKind.CONFIRMED)
-                for registration in registrations]
+        # Rows of their own, not through add_notification: they wait until the test queues them.
+        mails = [Notification(registration_id=registration.id, kind=NotificationKind.CONFIRMED, enqueued_at=now)
+                 for registration in registrations]
+        session.add_all(mails)
+        session.flush()
+        return [mail.id for mail in mails]
 
 
 def statuses(runtime) -> Counter:
@@ -139,7 +139,7 @@ def test_registrations_while_redis_is_down_all_get_their_confirmation_once_it_is
 
 def test_a_worker_killed_while_sending_loses_no_mail(runtime, settings, smtp_server):
     notification_ids = add_confirmed_mails(runtime, 200)
-    assert dispatch(runtime.sessions, runtime.broker, notification_ids) == 200
+    assert dispatch(runtime.engine, runtime.broker, notification_ids) == 200
     # One thread: at most one mail is between "accepted by SMTP" and "marked sent" when the kill comes.
     worker = start_worker(settings, smtp_server, threads=1)
     smtp_server.sink.wait_for(60, timeout=30)
@@ -177,7 +177,7 @@ def test_mails_wait_while_the_smtp_server_is_down_and_arrive_when_it_is_back_exc
 ):
     smtp_server.stop()
     notification_ids = add_confirmed_mails(runtime, 20)
-    dispatch(runtime.sessions, runtime.broker, notification_ids)
+    dispatch(runtime.engine, runtime.broker, notification_ids)
     # Every mail was tried, failed to connect, and waits for its retry.
     wait_until(lambda: statuses(runtime)[NotificationStatus.RETRY] == 20, timeout=20,
                message="20 mails waiting to be retried")

@@ -7,6 +7,7 @@ would; calendar attachments are parsed back with icalendar.
 from __future__ import annotations
 
 import mailbox
+from functools import partial
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from services.notifications.delivery import Outcome, deliver
 from shared.outbox import reminder_key
-from services.registration.changes import cancel_seminar, move_seminar
+from services.registration.seminar_changes import cancel_seminar, move_seminar
 from services.registration.registrations import register
 from shared.db import read_session, write_transaction
 from shared.ical import seminar_uid
@@ -32,6 +33,7 @@ from shared.models import (
 from shared.outbox import add_notification
 from shared.runtime import make_runtime
 from shared.times import from_local, utcnow
+from tests import factories
 from tests.factories import berlin, make_organiser, make_seminar
 from tests.translations import german_left_in, german_words_in
 
@@ -48,13 +50,10 @@ def smtp_runtime(settings, smtp_server):
     runtime.close()
 
 
-def add_seminar(runtime, **overrides) -> int:
-    """A published online seminar, Wednesday 10 December 2031, 13:30-15:00 Berlin time."""
-    values = dict(starts_at=berlin(2031, 12, 10, 13, 30), ends_at=berlin(2031, 12, 10, 15, 0))
-    values.update(overrides)
-    with write_transaction(runtime.sessions) as session:
-        organiser = make_organiser(session, name="Stiftung Mitarbeit", contact_email="team@mitarbeit.example")
-        return make_seminar(session, organiser, **values).id
+
+# A published online seminar, Wednesday 10 December 2031, 13:30-15:00 Berlin time, unless a test says otherwise.
+add_seminar = partial(factories.add_seminar, organiser_fields={"name": "Stiftung Mitarbeit", "contact_email": "team@mitarbeit.example"},
+                      starts_at=berlin(2031, 12, 10, 13, 30), ends_at=berlin(2031, 12, 10, 15, 0))
 
 
 def add_participant(runtime, seminar_id, status=RegistrationStatus.CONFIRMED, language="de",

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.calendar_feed import create_app as create_feed_app
-from services.registration.accounts import create_api_token, revoke_api_token
+from services.registration.api_tokens import create_api_token, revoke_api_token
 from shared.db import read_session, write_transaction
 from shared.models import (
     AuditEvent,
@@ -25,7 +25,7 @@ from shared.models import (
     Role,
     Seminar,
 )
-from tests.factories import berlin, make_organiser, make_registration, make_seminar, make_series
+from tests.factories import add_api_token, berlin, make_organiser, make_registration, make_seminar, make_series
 
 MANAGE = "/api/v1/manage"
 
@@ -53,7 +53,7 @@ def make_tenant(runtime, name: str) -> Tenant:
         confirmed = make_registration(session, seminar)
         waiting = make_registration(session, seminar, RegistrationStatus.WAITLISTED)
         ids = organiser.id, series.id, seminar.id, confirmed.id, waiting.id
-    tokens = {role: create_api_token(runtime, ids[0], f"{role.value} token", role)[1] for role in Role}
+    tokens = {role: add_api_token(runtime, ids[0], role, f"{role.value} token") for role in Role}
     return Tenant(*ids, tokens)
 
 

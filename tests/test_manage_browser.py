@@ -8,14 +8,13 @@ import re
 import openpyxl
 import pytest
 
-from services.registration.accounts import create_account, grant_role
 from services.registration.registrations import register
 from shared.db import write_transaction
 from shared.models import Role
 from tests.browser import axe_violations, describe_violations, open_page
-from tests.factories import berlin, make_organiser, make_seminar, make_series
+from tests.factories import PASSWORD, add_member, berlin, make_organiser, make_seminar, make_series, person
 
-EMAIL, PASSWORD = "redaktion@stiftung.example", "ein-wirklich-langes-passwort"
+EMAIL = "redaktion@stiftung.example"
 
 
 @pytest.fixture
@@ -39,9 +38,8 @@ def seminar_with_attendees(runtime) -> int:
                                double_opt_in=False, starts_at=berlin(2036, 12, 3, 13, 30))
         organiser_id, seminar_id = organiser.id, seminar.id
     for name, email in (("Anna Alt", "anna@example.org"), ("Bernd Berg", "bernd@example.org")):
-        register(runtime, seminar_id, {"name": name, "email": email, "consent": True, "language": "de",
-                                       "answers": {}})
-    grant_role(runtime, create_account(runtime, EMAIL, "Redaktion", PASSWORD), organiser_id, Role.EDITOR)
+        register(runtime, seminar_id, person(name=name, email=email))
+    add_member(runtime, organiser_id, Role.EDITOR, EMAIL, name="Redaktion")
     return seminar_id
 
 

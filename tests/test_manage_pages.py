@@ -14,7 +14,7 @@ from flask import url_for
 from sqlalchemy import select
 
 from services.registration import limits as limits_module
-from services.registration.accounts import create_account, create_api_token, grant_role
+from services.registration.api_tokens import create_api_token
 from services.registration.manage_forms import reminder_minutes, reminder_text
 from services.registration.registrations import register
 from shared.db import read_session, write_transaction
@@ -33,11 +33,10 @@ from shared.models import (
     Series,
 )
 from tests import organiser_pages
-from tests.factories import berlin, make_organiser, make_seminar, make_series
+from tests.factories import PASSWORD, add_member, berlin, make_organiser, make_seminar, make_series, person
 from tests.organiser_pages import csrf
 from tests.translations import german_left_in, german_words_in
 
-PASSWORD = "ein-wirklich-langes-passwort"
 # Values for the URL parts that are not ids: every export format, every attendee action.
 VARIANTS = {"fmt": ("csv", "xlsx"), "action": ("cancel", "promote", "resend")}
 HTML = {"Accept": "text/html"}
@@ -46,14 +45,7 @@ HTML = {"Accept": "text/html"}
 def add_person(runtime, seminar_id: int, name: str) -> int:
     """Register someone through the public domain function; returns the registration id."""
     email = name.lower().replace(" ", ".") + "@example.org"
-    outcome = register(runtime, seminar_id, {"name": name, "email": email, "consent": True, "language": "de",
-                                             "answers": {}})
-    return outcome.registration_id
-
-
-def add_account(runtime, email: str, organiser_id: int, role: Role) -> str:
-    grant_role(runtime, create_account(runtime, email, email.split("@")[0], PASSWORD), organiser_id, role)
-    return email
+    return register(runtime, seminar_id, person(name=name, email=email)).registration_id
 
 
 @pytest.fixture
@@ -74,13 +66,14 @@ def world(runtime):
     bernd = add_person(runtime, ids["seminar"], "Bernd Berg")
     carla = add_person(runtime, ids["their_seminar"], "Carla Clo")
     their_token, _ = create_api_token(runtime, ids["theirs"], "Fremd", Role.ADMIN)
-    return SimpleNamespace(
-        **ids, anna=anna, bernd=bernd, carla=carla, their_token=their_token,
-        admin=add_account(runtime, "admin@stiftung.example", ids["ours"], Role.ADMIN),
-        editor=add_account(runtime, "editor@stiftung.example", ids["ours"], Role.EDITOR),
-        viewer=add_account(runtime, "viewer@stiftung.example", ids["ours"], Role.VIEWER),
-        their_admin=add_account(runtime, "admin@landkreis.example", ids["theirs"], Role.ADMIN),
-    )
+    logins = dict(admin=("admin@stiftung.example", ids["ours"], Role.ADMIN),
+                  editor=("editor@stiftung.example", ids["ours"], Role.EDITOR),
+                  viewer=("viewer@stiftung.example", ids["ours"], Role.VIEWER),
+                  their_admin=("admin@landkreis.example", ids["theirs"], Role.ADMIN))
+    for email, organiser_id, role in logins.values():
+        add_member(runtime, organiser_id, role, email)
+    return SimpleNamespace(**ids, anna=anna, bernd=bernd, carla=carla, their_token=their_token,
+                           **{name: email for name, (email, _, _) in logins.items()})
 
 
 def log_in(client, email: str, password: str = PASSWORD, **fields):

@@ -24,7 +24,7 @@ from shared.messages import MAIL_QUEUE, SEND_NOTIFICATION, enqueue
 from shared.models import Notification, Registration, RegistrationStatus
 from shared.times import utcnow
 from tests.conftest import service_env
-from tests.factories import make_registration, make_seminar
+from tests.factories import make_registration, make_seminar, person
 from tests.servers import PROJECT_ROOT, HttpServer, Worker, free_port, http, wait_until
 
 REGISTRATIONS_ROUTE = "/api/v1/events/<int:event_id>/registrations"
@@ -59,9 +59,6 @@ def seminar_id(runtime) -> int:
     with write_transaction(runtime.sessions) as session:
         return make_seminar(session, title="Vereinsrecht kompakt").id
 
-
-def person(name="Erika Mustermann", email="erika@example.org") -> dict:
-    return {"name": name, "email": email, "consent": True}
 
 
 def test_a_registration_counts_its_outcome_and_its_request_by_route(client, seminar_id):
@@ -186,7 +183,7 @@ def test_a_whole_registration_logs_request_ids_and_no_personal_data(settings, ru
         server.start()
     try:
         status, headers, _ = http("POST", f"{registration.url}/api/v1/events/{seminar_id}/registrations",
-                                  person(name, email), headers={"X-Request-ID": "client-chosen-id-1"})
+                                  person(name=name, email=email), headers={"X-Request-ID": "client-chosen-id-1"})
         assert status == 201 and headers["X-Request-ID"] == "client-chosen-id-1"
         mail = smtp_server.sink.wait_for(1)[0].get_body(("plain",)).get_content()
         token = re.search(rf"{registration.url}/r/(\S+)", mail).group(1)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
 
 from services.registration import create_app
-from services.registration import pages as pages_module
 from shared.db import read_session, write_transaction
 from shared.links import participant_page_url
 from shared.models import Notification, NotificationKind, Registration, RegistrationStatus
@@ -17,10 +17,9 @@ from tests.translations import german_left_in, german_words_in
 
 
 @pytest.fixture
-def client(settings, monkeypatch):
+def client(settings):
     # People need seconds to fill in the form; tests do not wait that long.
-    monkeypatch.setattr(pages_module, "MIN_FILL_SECONDS", 0)
-    app = create_app(settings)
+    app = create_app(replace(settings, form_min_fill_seconds=0))
     yield app.test_client()
     app.extensions["runtime"].close()
 

@@ -12,8 +12,7 @@ from sqlalchemy import select
 
 from services.calendar_feed import create_app as create_feed_app
 from services.notifications.delivery import Outcome, deliver
-from services.registration.accounts import create_account, create_api_token, grant_role
-from services.registration.management import get_seminar
+from services.registration.seminars import get_seminar
 from services.registration.registrations import register
 from services.scheduler.__main__ import run_once
 from shared.db import read_session, write_transaction
@@ -30,11 +29,20 @@ from shared.models import (
     Seminar,
 )
 from shared.outbox import add_notification
-from tests.factories import berlin, make_organiser, make_registration, make_seminar
+from tests.factories import (
+    PASSWORD,
+    add_api_token,
+    add_member,
+    berlin,
+    make_organiser,
+    make_registration,
+    make_seminar,
+    person,
+    principal,
+)
 from tests.organiser_pages import csrf, log_in
 
 MANAGE = "/api/v1/manage"
-PASSWORD = "ein-wirklich-langes-passwort"
 ANNA = "Anna.Alt@example.org"
 MINUTE = timedelta(minutes=1)
 DAY = timedelta(days=1)
@@ -50,10 +58,9 @@ def mails_of(runtime, registration_id: int) -> list[Notification]:
         return list(session.scalars(select(Notification).where(Notification.registration_id == registration_id)))
 
 
-def person(runtime, seminar_id: int, name: str, email: str, **form) -> int:
+def registered(runtime, seminar_id: int, name: str, email: str, **form) -> int:
     """Register through the public domain function; returns the registration id."""
-    form = {"name": name, "email": email, "consent": True, "language": "de", "answers": {}, **form}
-    return register(runtime, seminar_id, form).registration_id
+    return register(runtime, seminar_id, person(name=name, email=email, **form)).registration_id
 
 
 # --- retention ---------------------------------------------------------------------------------
@@ -155,8 +162,7 @@ def seminar_counts(runtime, past):
     """Seats taken and the counts organisers see."""
     with read_session(runtime.sessions) as session:
         seats_taken = session.get(Seminar, past.usual).seats_taken
-    principal = SimpleNamespace(organiser_id=past.organiser)
-    return seats_taken, get_seminar(runtime, principal, past.usual)[1]
+    return seats_taken, get_seminar(runtime, principal(past.organiser), past.usual)[1]
 
 
 def test_links_of_an_anonymised_registration_answer_404(app, client, runtime, settings, past):
@@ -185,7 +191,7 @@ def test_a_mail_queued_before_anonymisation_is_not_sent(runtime, past):
 
 
 def test_the_organiser_api_says_when_a_seminars_registrations_are_anonymised(client, runtime, past):
-    token = create_api_token(runtime, past.organiser, "admin", Role.ADMIN)[1]
+    token = add_api_token(runtime, past.organiser, Role.ADMIN)
 
     answer = client.get(f"{MANAGE}/events/{past.short}", headers={"Authorization": f"Bearer {token}"})
 
@@ -208,11 +214,11 @@ def world(runtime):
         their_seminar = make_seminar(session, theirs, double_opt_in=False)
         ids = {"ours": ours.id, "theirs": theirs.id, "coming": coming.id, "attended": attended.id,
                "their_seminar": their_seminar.id}
-    anna = person(runtime, ids["coming"], "Anna Alt", ANNA)
-    bernd = person(runtime, ids["coming"], "Bernd Berg", "bernd@example.org")
-    elsewhere = person(runtime, ids["their_seminar"], "Anna Alt", ANNA)
-    tokens = {role: create_api_token(runtime, ids["ours"], role.value, role)[1] for role in Role}
-    their_token = create_api_token(runtime, ids["theirs"], "admin", Role.ADMIN)[1]
+    anna = registered(runtime, ids["coming"], "Anna Alt", ANNA)
+    bernd = registered(runtime, ids["coming"], "Bernd Berg", "bernd@example.org")
+    elsewhere = registered(runtime, ids["their_seminar"], "Anna Alt", ANNA)
+    tokens = {role: add_api_token(runtime, ids["ours"], role, role.value) for role in Role}
+    their_token = add_api_token(runtime, ids["theirs"], Role.ADMIN)
     return SimpleNamespace(**ids, anna=anna, bernd=bernd, elsewhere=elsewhere, tokens=tokens, their_token=their_token)
 
 
@@ -312,7 +318,7 @@ def test_a_report_on_an_address_nobody_registered_with_is_empty(client, world):
 
 def log_in_as(client, runtime, organiser_id: int, role: Role) -> None:
     email = f"{role.value}@stiftung.example"
-    grant_role(runtime, create_account(runtime, email, role.value, PASSWORD), organiser_id, role)
+    add_member(runtime, organiser_id, role, email)
     log_in(client, email, PASSWORD)
 
 
@@ -350,7 +356,7 @@ def test_editors_may_not_open_the_privacy_page(client, runtime, world):
 
 
 def test_admins_set_how_long_cancelled_registrations_are_kept(client, runtime, past):
-    token = create_api_token(runtime, past.organiser, "admin", Role.ADMIN)[1]
+    token = add_api_token(runtime, past.organiser, Role.ADMIN)
 
     answer = client.patch(f"{MANAGE}/organiser", json={"retention_days_cancelled": 14}, headers=bearer(token))
 

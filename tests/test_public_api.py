@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from services.registration import create_app
 from shared.broker import DRAMATIQ_NAMESPACE
-from shared.db import read_session, write_transaction
+from shared.db import read_session
 from shared.messages import MAIL_QUEUE
 from shared.models import (
     Notification,
@@ -22,7 +22,7 @@ from shared.models import (
 )
 from shared.times import utcnow
 from services.scheduler.sweep import sweep_notifications
-from tests.factories import make_seminar
+from tests.factories import add_seminar
 from tests.servers import free_port
 
 ERIKA = {"name": "Erika Mustermann", "email": "erika@example.org", "consent": True}
@@ -42,10 +42,6 @@ def client(settings):
     yield app.test_client()
     app.extensions["runtime"].close()
 
-
-def add_seminar(runtime, **overrides) -> int:
-    with write_transaction(runtime.sessions) as session:
-        return make_seminar(session, **overrides).id
 
 
 def rows(runtime):

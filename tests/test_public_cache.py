@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from shared.db import write_transaction
-from shared.feed_version import FeedVersionWatcher
+from shared.content_version import ContentVersionWatcher
 from shared.models import Organiser, Question, QuestionKind, Seminar, SeminarStatus
 from services.registration import create_app
 from services.registration.public_cache import PublicAnswers
 from services.registration.registrations import register
-from tests.factories import make_organiser, make_seminar
+from tests.factories import make_organiser, make_seminar, person
 from tests.servers import wait_until
 
-
-def person(n: int) -> dict:
-    return {"name": f"Person {n}", "email": f"person{n}@example.org", "consent": True, "language": "de"}
 
 
 class Clock:
@@ -31,7 +28,7 @@ def test_seats_left_are_at_most_the_cache_time_old(settings, runtime):
         seminar_id = make_seminar(session, capacity=20, double_opt_in=False).id
     app = create_app(settings.with_overrides(public_cache_seconds=2))
     clock = Clock()
-    versions = FeedVersionWatcher(settings.redis_url)
+    versions = ContentVersionWatcher(settings.redis_url)
     app.extensions["public_answers"] = PublicAnswers(versions, 2, clock)
     client = app.test_client()
     assert client.get(f"/api/v1/events/{seminar_id}").json["seats_left"] == 20

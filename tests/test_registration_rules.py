@@ -12,9 +12,8 @@ from sqlalchemy import select, update
 from services.registration import create_app
 from services.registration.consent import CONSENT_VERSION
 from services.registration.public_cache import PublicAnswers
-from services.registration.questions import AnswersInvalid
+from services.registration.refusals import AnswersInvalid, RegistrationClosed, SeminarCancelled, SeminarFull
 from services.registration.registrations import (
-    RegistrationRefused,
     cancel_registration,
     confirm_address,
     expire_unconfirmed,
@@ -22,7 +21,7 @@ from services.registration.registrations import (
 )
 from services.scheduler.__main__ import run_once
 from shared.db import read_session, write_transaction
-from shared.feed_version import FeedVersionWatcher
+from shared.content_version import ContentVersionWatcher
 from shared.models import (
     Notification,
     Question,
@@ -33,19 +32,10 @@ from shared.models import (
     SeminarStatus,
 )
 from shared.times import utcnow
-from tests.factories import make_seminar
+from tests.factories import add_seminar, person
 
 S = RegistrationStatus
 
-
-def person(n: int, **extra) -> dict:
-    return {"name": f"Person {n}", "email": f"person{n}@example.org", "consent": True,
-            "language": "de", "answers": {}, **extra}
-
-
-def add_seminar(runtime, **overrides) -> int:
-    with write_transaction(runtime.sessions) as session:
-        return make_seminar(session, **overrides).id
 
 
 def statuses(runtime, seminar_id) -> dict[str, RegistrationStatus]:
@@ -171,16 +161,16 @@ def test_the_same_address_registering_again_at_once_after_cancelling_takes_one_s
 
 def test_a_seminar_cancelled_behind_the_kept_rules_refuses_in_the_write(settings, runtime):
     seminar_id = add_seminar(runtime, capacity=5, double_opt_in=False, waitlist_enabled=True)
-    versions = FeedVersionWatcher(settings.redis_url)
+    versions = ContentVersionWatcher(settings.redis_url)
     kept = PublicAnswers(versions, 3600)
     register(runtime, seminar_id, person(1), kept=kept)  # the rules are kept from here on
     with runtime.engine.begin() as connection:  # plain SQL: no change notice, the kept rules go stale
         connection.execute(update(Seminar).where(Seminar.id == seminar_id).values(status=SeminarStatus.CANCELLED))
-    with pytest.raises(RegistrationRefused, match="seminar_cancelled"):
+    with pytest.raises(SeminarCancelled):
         register(runtime, seminar_id, person(2), kept=kept)
     with runtime.engine.begin() as connection:  # full, and cancelled: not even the waiting list
         connection.execute(update(Seminar).where(Seminar.id == seminar_id).values(capacity=1))
-    with pytest.raises(RegistrationRefused, match="seminar_cancelled"):
+    with pytest.raises(SeminarCancelled):
         register(runtime, seminar_id, person(3), kept=kept)
     assert statuses(runtime, seminar_id) == {"person1": S.CONFIRMED}
     assert seats_taken(runtime, seminar_id) == 1
@@ -195,14 +185,14 @@ def test_unlimited_seminar_never_fills(runtime):
 def test_a_registered_address_gets_its_first_answer_even_when_the_seminar_refuses_newcomers(runtime):
     seminar_id = add_seminar(runtime, capacity=1, waitlist_enabled=False, double_opt_in=False)
     first = register(runtime, seminar_id, person(1))
-    with pytest.raises(RegistrationRefused, match="seminar_full"):
+    with pytest.raises(SeminarFull):
         register(runtime, seminar_id, person(2))
     assert register(runtime, seminar_id, person(1)) == first  # full, but this address has its seat
 
     with write_transaction(runtime.sessions) as session:
         session.get(Seminar, seminar_id).registration_closes_at = utcnow() - timedelta(minutes=1)
     assert register(runtime, seminar_id, person(1)) == first  # closed, and still the same answer
-    with pytest.raises(RegistrationRefused, match="registration_closed"):
+    with pytest.raises(RegistrationClosed):
         register(runtime, seminar_id, person(3))
     assert statuses(runtime, seminar_id) == {"person1": S.CONFIRMED}
     assert mails(runtime, "person1@example.org") == ["confirmed", "already_registered"]  # one an hour

@@ -6,13 +6,14 @@ The clock is injected (``now``); nothing sleeps.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import icalendar
 import pytest
 from sqlalchemy import select
 
 from services.notifications.delivery import Outcome, deliver
-from services.registration.changes import cancel_seminar, move_seminar
+from services.registration.seminar_changes import cancel_seminar, move_seminar
 from services.registration.registrations import cancel_registration
 from services.scheduler.__main__ import run_once
 from services.scheduler.reminders import create_reminders
@@ -20,17 +21,14 @@ from shared.db import read_session, write_transaction
 from shared.ical import seminar_uid
 from shared.models import Notification, NotificationKind, NotificationStatus, Registration, RegistrationStatus
 from shared.runtime import make_runtime
-from tests.factories import berlin, make_seminar
+from tests import factories
+from tests.factories import berlin
 
 START = berlin(2031, 12, 10, 13, 30)  # a Wednesday
 DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
+# Seminars start at START and last 90 minutes unless a test says otherwise.
+add_seminar = partial(factories.add_seminar, starts_at=START, ends_at=START + 90 * MINUTE)
 
-
-def add_seminar(runtime, **overrides) -> int:
-    values = dict(starts_at=START, ends_at=START + 90 * MINUTE)
-    values.update(overrides)
-    with write_transaction(runtime.sessions) as session:
-        return make_seminar(session, **values).id
 
 
 def add_participant(runtime, seminar_id, email, status=RegistrationStatus.CONFIRMED, confirmed_at=None) -> int:

@@ -11,7 +11,7 @@ from shared.logs import configure_logging, install_request_logging
 from shared.metrics import install_metrics
 from shared.problems import STATUS_CODES, problem
 from shared.runtime import make_runtime
-from shared.feed_version import FeedVersionWatcher
+from shared.content_version import ContentVersionWatcher
 from services.calendar_feed.cache import FeedCache
 
 
@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     runtime = make_runtime(settings)
     app.extensions["runtime"] = runtime
-    versions = FeedVersionWatcher(settings.redis_url)
+    versions = ContentVersionWatcher(settings.redis_url)
     app.extensions["feed_cache"] = FeedCache(runtime.redis, versions, settings.feed_cache_seconds)
     runtime.closers.append(versions.close)
     configure_logging()

@@ -1,9 +1,9 @@
 """Feed bytes built once per change: kept in this process, shared through Redis.
 
-A cached feed is valid for one *stamp*: the feed version in Redis (moved by every
-committed change of a seminar, series or organiser, see ``shared.feed_version``)
+A cached feed is valid for one *stamp*: the content version in Redis (moved by every
+committed change of a seminar, series or organiser, see ``shared.content_version``)
 and the day (cancelled seminars leave the feeds by date). A request looks up
-the version (kept current by pub/sub, see ``FeedVersionWatcher``) and serves the
+the version (kept current by pub/sub, see ``ContentVersionWatcher``) and serves the
 bytes built for it; only the first request after a change builds them, and other
 processes then take them from Redis.
 """
@@ -21,7 +21,7 @@ import redis
 from werkzeug.http import http_date
 
 from shared.etags import content_etag
-from shared.feed_version import FeedVersionWatcher
+from shared.content_version import ContentVersionWatcher
 from shared.metrics import FEED_CACHE
 from shared.redis_keys import feed_body, feed_meta
 
@@ -57,9 +57,9 @@ class FeedEntry:
 
 
 class FeedCache:
-    """Feed entries by name, rebuilt only when the feed version or the day moves."""
+    """Feed entries by name, rebuilt only when the content version or the day moves."""
 
-    def __init__(self, client: redis.Redis, versions: FeedVersionWatcher, max_age_seconds: int):
+    def __init__(self, client: redis.Redis, versions: ContentVersionWatcher, max_age_seconds: int):
         self._redis = client
         self._versions = versions
         self._max_age = max_age_seconds
@@ -69,7 +69,7 @@ class FeedCache:
         self._hits, self._misses = FEED_CACHE.labels("hit"), FEED_CACHE.labels("miss")
 
     def close(self) -> None:
-        """Stop following the feed version."""
+        """Stop following the content version."""
         self._versions.close()
 
     def get(self, feed: str, build: Callable[[], bytes | None], now: datetime) -> FeedEntry | None:

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.http import parse_accept_header, parse_date, parse_etags
 
 from shared.db import read_session
-from shared.models import MAX_ID
+from shared.models import is_row_id
 from shared.times import utcnow
 from shared.tokens import PERSONAL_FEED, read_token
 from services.calendar_feed.cache import FeedCache, FeedEntry
@@ -47,7 +47,7 @@ def organiser(slug: str):
 @feeds.get("/events/<int:event_id>.ics")
 def seminar(event_id: int):
     """One seminar, so a calendar follows its moves and a cancellation."""
-    if not 0 < event_id <= MAX_ID:
+    if not is_row_id(event_id):
         abort(404)
     return _public(f"seminar:{event_id}", partial(seminar_feed, seminar_id=event_id), f"seminar-{event_id}.ics")
 

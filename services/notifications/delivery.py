@@ -9,17 +9,17 @@ from __future__ import annotations
 import enum
 import logging
 from datetime import datetime
-from types import SimpleNamespace
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, update
 
 from shared.db import statement_writes
 from shared.metrics import NOTIFICATIONS
-from shared.models import CLAIMABLE, Notification, NotificationStatus, Organiser, Registration, Seminar, Series
+from shared.models import CLAIMABLE, Notification, NotificationStatus
 from shared.runtime import Runtime
 from shared.times import utcnow
 from services.notifications.mails import build_mail
 from services.notifications.obsolete import why_obsolete
+from services.notifications.records import LOAD_EVERYTHING_A_MAIL_SHOWS, NotificationRecord, mail_record
 from services.notifications.transport import PermanentFailure, TemporaryFailure, send_mail
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def deliver(runtime: Runtime, notification_id: int, now: datetime | None = None)
     return Outcome.SENT
 
 
-def _record_outcome(notification: SimpleNamespace, status: NotificationStatus) -> None:
+def _record_outcome(notification: NotificationRecord, status: NotificationStatus) -> None:
     """Count and log where a claimed notification ended (sent, retry, failed, cancelled), by its kind.
 
     Only claimed rows count: a duplicate message that finds its row sent is no outcome.
@@ -98,48 +98,8 @@ _FINISH = (
 )
 
 
-# Everything a mail shows, loaded in one query as plain rows (the connection is
-# returned before rendering): the ORM's loading of four joined objects cost about
-# as much again as the query. Built once, like the statements above.
-_MAIL_PARTS = tuple((name, model.__table__) for name, model in (
-    ("notification", Notification), ("registration", Registration), ("seminar", Seminar),
-    ("organiser", Organiser), ("series", Series)))
-_TABLES = dict(_MAIL_PARTS)
-_LOAD_EVERYTHING_A_MAIL_SHOWS = (
-    select(*(column for _name, table in _MAIL_PARTS for column in table.c))
-    .select_from(
-        _TABLES["notification"]
-        .join(_TABLES["registration"], _TABLES["registration"].c.id == _TABLES["notification"].c.registration_id)
-        .join(_TABLES["seminar"], _TABLES["seminar"].c.id == _TABLES["registration"].c.seminar_id)
-        .join(_TABLES["organiser"], _TABLES["organiser"].c.id == _TABLES["seminar"].c.organiser_id)
-        .outerjoin(_TABLES["series"], _TABLES["series"].c.id == _TABLES["seminar"].c.series_id)
-    )
-    .where(_TABLES["notification"].c.id == bindparam("notification_id"))
-)
-
-
-def _mail_records(row) -> SimpleNamespace:
-    """The notification and what it belongs to, as records with the models' attribute names.
-
-    ``notification.registration.seminar.organiser`` and ``….seminar.series`` (None
-    without a series), each with its table's columns: what the mails, calendar
-    files and obsolescence rules read. Not ORM objects: nothing here is written back.
-    """
-    records, position = {}, 0
-    for name, table in _MAIL_PARTS:
-        values = row[position:position + len(table.c)]
-        position += len(table.c)
-        records[name] = SimpleNamespace(**dict(zip(table.c.keys(), values)))
-    seminar = records["seminar"]
-    seminar.organiser = records["organiser"]
-    seminar.series = records["series"] if records["series"].id is not None else None
-    records["registration"].seminar = seminar
-    records["notification"].registration = records["registration"]
-    return records["notification"]
-
-
-def claim(runtime: Runtime, notification_id: int, now: datetime) -> SimpleNamespace | None:
-    """Mark the row as being sent by us and load it (see ``_mail_records``); None if it is sent, failed or in flight.
+def claim(runtime: Runtime, notification_id: int, now: datetime) -> NotificationRecord | None:
+    """Mark the row as being sent by us and load it (see ``records``); None if it is sent, failed or in flight.
 
     Both on one connection: on PostgreSQL the claim commits by itself and the load
     follows (no BEGIN and COMMIT round trips); on SQLite both run in the claim's
@@ -149,13 +109,13 @@ def claim(runtime: Runtime, notification_id: int, now: datetime) -> SimpleNamesp
     with statement_writes(runtime.engine) as connection:
         if connection.execute(_CLAIM, {"notification_id": notification_id, "now": now}).rowcount != 1:
             return None
-        return _mail_records(connection.execute(_LOAD_EVERYTHING_A_MAIL_SHOWS,
-                                                {"notification_id": notification_id}).one())
+        return mail_record(connection.execute(LOAD_EVERYTHING_A_MAIL_SHOWS,
+                                              {"notification_id": notification_id}).one())
 
 
 def _finish(
     runtime: Runtime,
-    notification: SimpleNamespace,
+    notification: NotificationRecord,
     status: NotificationStatus,
     *,
     error: str | None = None,

@@ -21,8 +21,16 @@ from sqlalchemy import select
 from shared.config import ConfigError, Settings
 from shared.db import read_session, write_transaction
 from shared.models import Account, Organiser, Role
+from shared.problems import Refusal
 from shared.runtime import Runtime, make_runtime
-from services.registration.accounts import AccountError, change_password, create_account, grant_role
+from services.registration.logins import change_password
+from services.registration.members import create_account, grant_role
+
+
+class PasswordsDiffer(Refusal):
+    """The password typed twice on the terminal was not the same."""
+
+    code, status = "passwords_differ", 422
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return arguments.command(runtime, arguments)
-    except AccountError as exc:
+    except Refusal as exc:
         print(f"Error: {exc.code}", file=sys.stderr)
         return 1
     finally:
@@ -90,7 +98,7 @@ def _password() -> str:
         return from_env
     first = getpass.getpass("Password (at least 12 characters): ")
     if first != getpass.getpass("Repeat the password: "):
-        raise AccountError("passwords_differ")
+        raise PasswordsDiffer()
     return first
 
 

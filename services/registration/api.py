@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask.views import MethodView
-from werkzeug.exceptions import HTTPException
 from flask_smorest import Blueprint
 
 from shared.db import read_session
 from shared.etags import content_etag
-from shared.i18n import LANGUAGES
 from shared.problems import problem
-from services.registration.public_cache import PublicAnswers
-from services.registration.questions import AnswersInvalid
-from services.registration.registrations import RegistrationRefused, register
+from services.registration.context import current_runtime, public_answers
+from services.registration.registrations import register
 from services.registration.schemas import (
     RegistrationAnswer,
     RegistrationInput,
     SeminarPublic,
     SeminarQuery,
 )
-from services.registration.seminars import find_public_seminar, list_public_seminars, public_view
+from services.registration.public_seminars import find_public_seminar, list_public_seminars, public_view
 
 api = Blueprint(
     "public_api", __name__, url_prefix="/api/v1", description="Seminare lesen und sich anmelden"
@@ -37,17 +34,13 @@ def _json_only():
     return None
 
 
-def _runtime():
-    return current_app.extensions["runtime"]
-
-
 @api.route("/events")
 class Seminars(MethodView):
     @api.arguments(SeminarQuery, location="query")
     @api.response(200, SeminarPublic(many=True))
     def get(self, filters):
         """Upcoming published seminars, soonest first."""
-        runtime = _runtime()
+        runtime = current_runtime()
 
         def build() -> bytes:
             with read_session(runtime.sessions) as session:
@@ -60,7 +53,7 @@ class Seminars(MethodView):
                 )
                 return _json([public_view(s, runtime.settings) for s in seminars], SeminarPublic(many=True))
 
-        return cacheable(_answers().get(("list", *sorted(filters.items())), build))
+        return cacheable(public_answers().get(("list", *sorted(filters.items())), build))
 
 
 @api.route("/events/<int:event_id>")
@@ -69,14 +62,14 @@ class SeminarDetail(MethodView):
     @api.alt_response(404, description="Unknown or unpublished seminar (problem+json)")
     def get(self, event_id):
         """One published seminar with seats left and whether registration is open."""
-        runtime = _runtime()
+        runtime = current_runtime()
 
         def build() -> bytes | None:
             with read_session(runtime.sessions) as session:
                 seminar = find_public_seminar(session, event_id)
                 return None if seminar is None else _json(public_view(seminar, runtime.settings), SeminarPublic())
 
-        body = _answers().get(("seminar", event_id), build)
+        body = public_answers().get(("seminar", event_id), build)
         if body is None:
             return problem(404, "seminar_not_found")
         return cacheable(body)
@@ -93,18 +86,8 @@ class Registrations(MethodView):
     @api.alt_response(429, description="Too many registrations from this address or network (problem+json)")
     def post(self, form, event_id):
         """Register for a seminar. The answer does not reveal earlier registrations."""
-        try:
-            outcome = register(_runtime(), event_id, form, kept=_answers())
-        except RegistrationRefused as refused:
-            return problem(refused.status, refused.code, language=form.get("language"))
-        except AnswersInvalid as invalid:
-            return problem(422, "validation_failed", language=form.get("language"),
-                           errors={"answers": invalid.errors})
+        outcome = register(current_runtime(), event_id, form, kept=public_answers())
         return {"status": outcome.status, "seminar_id": outcome.seminar_id}
-
-
-def _answers() -> PublicAnswers:
-    return current_app.extensions["public_answers"]
 
 
 def _json(view, schema) -> bytes:
@@ -118,14 +101,3 @@ def cacheable(body: bytes) -> Response:
     # Seats change by the minute: caches must revalidate, but may keep the bytes.
     response.headers["Cache-Control"] = "no-cache"
     return response.make_conditional(request)
-
-
-def request_language() -> str | None:
-    """The language a JSON body asks for, if any (used when the body fails validation)."""
-    try:
-        body = request.get_json(silent=True) if request.is_json else None
-    except HTTPException:  # e.g. the body is over the size limit
-        return None
-    if isinstance(body, dict) and body.get("language") in LANGUAGES:
-        return body["language"]
-    return None

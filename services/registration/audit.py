@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -10,9 +10,7 @@ from sqlalchemy.orm import Session
 from shared.db import read_session
 from shared.models import AuditEvent
 from shared.runtime import Runtime
-
-if TYPE_CHECKING:  # accounts records token changes here: a runtime import would be circular
-    from services.registration.accounts import Principal
+from services.registration.principals import Principal
 
 _INSERT = insert(AuditEvent.__table__)
 

@@ -6,20 +6,18 @@ import secrets
 from datetime import timedelta
 from functools import wraps
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, g, request, session
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, HTTPException, NotFound, Unauthorized
 
 from shared.config import Settings
 from shared.models import Account, Role
-from services.registration.accounts import (
-    Principal,
-    principal_for_account,
-    principal_for_token,
-    session_account,
-)
+from services.registration.api_tokens import principal_for_token
+from services.registration.context import current_runtime
+from services.registration.logins import session_account
+from services.registration.members import principal_for_account
+from services.registration.principals import Principal
 
-SESSION_HOURS = 12
 CSRF_FIELD = "csrf_token"
 
 
@@ -32,12 +30,8 @@ def configure_sessions(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.registration_base_url.startswith("https://"),
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
     )
-
-
-def _runtime():
-    return current_app.extensions["runtime"]
 
 
 # --- the organiser API -----------------------------------------------------------------
@@ -69,7 +63,7 @@ def _bearer_principal() -> Principal | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    return principal_for_token(_runtime(), token.strip())
+    return principal_for_token(current_runtime(), token.strip())
 
 
 def _unauthorized() -> HTTPException:
@@ -97,7 +91,7 @@ def current_account() -> Account | None:
     """The logged-in account, if the session is valid (checked once per request)."""
     if "account" not in g:
         account_id, nonce = session.get("account"), session.get("nonce")
-        g.account = session_account(_runtime(), account_id, nonce) if account_id and nonce else None
+        g.account = session_account(current_runtime(), account_id, nonce) if account_id and nonce else None
     return g.account
 
 
@@ -106,7 +100,7 @@ def page_principal(organiser_slug: str, needed: Role) -> Principal:
     account = current_account()
     if account is None:
         raise Unauthorized()
-    principal = principal_for_account(_runtime(), account, organiser_slug)
+    principal = principal_for_account(current_runtime(), account, organiser_slug)
     if principal is None:
         # Another organiser's pages look exactly like pages that do not exist.
         raise NotFound()

@@ -33,8 +33,10 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from shared.db import read_session
 from shared.i18n import LANGUAGES, N_, NC_, translate, translate_context
-from shared.models import MAX_ID, QuestionKind, Registration, RegistrationStatus, Seminar, Series
+from shared.models import QuestionKind, Registration, RegistrationStatus, Seminar
 from shared.times import local, utcnow
+from services.registration.ownership import owned_seminar, owned_series
+from services.registration.principals import Principal
 
 CSV_MIMETYPE = "text/csv; charset=utf-8"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -116,7 +118,7 @@ class Layout:
 def export_attendees(
     sessions: sessionmaker[Session],
     *,
-    organiser_id: int,
+    by: Principal,
     seminar_id: int | None = None,
     series_id: int | None = None,
     fmt: str = "csv",
@@ -125,7 +127,7 @@ def export_attendees(
     language: str = "de",
     now: datetime | None = None,
 ) -> Export:
-    """The attendee list of one of the organiser's seminars or series; LookupError when it is not theirs."""
+    """The attendee list of one of the organiser's seminars or series (SeminarNotFound or SeriesNotFound if not theirs)."""
     if (seminar_id is None) == (series_id is None):
         raise ValueError("give exactly one of seminar_id and series_id")
     if fmt not in FORMATS:
@@ -137,9 +139,9 @@ def export_attendees(
     wanted = None if statuses is None else {RegistrationStatus(status) for status in statuses}
     with read_session(sessions) as session:
         if seminar_id is not None:
-            seminars, stem = _seminar(session, organiser_id, seminar_id)
+            seminars, stem = _seminar(session, by, seminar_id)
         else:
-            seminars, stem = _series(session, organiser_id, series_id, now or utcnow())
+            seminars, stem = _series(session, by, series_id, now or utcnow())
         layout = _layout(seminars, series_id is not None, wanted, language)
     filename = f"{stem}-{translate(language, FILE_SUFFIX)}.{fmt}"
     if fmt == "csv":
@@ -147,28 +149,18 @@ def export_attendees(
     return Export(filename, XLSX_MIMETYPE, _xlsx_chunks(sessions, layout))
 
 
-def _seminar(session: Session, organiser_id: int, seminar_id: int) -> tuple[list[Seminar], str]:
+def _seminar(session: Session, by: Principal, seminar_id: int) -> tuple[list[Seminar], str]:
     """The organiser's seminar with its questions, and the file name stem (title and date)."""
-    seminar = None
-    if 0 < seminar_id <= MAX_ID:
-        seminar = session.scalar(
-            select(Seminar).where(Seminar.id == seminar_id, Seminar.organiser_id == organiser_id)
-            .options(selectinload(Seminar.questions))
-        )
-    if seminar is None:
-        raise LookupError(f"organiser {organiser_id} has no seminar {seminar_id}")
+    seminar = owned_seminar(session, by, seminar_id)
+    _ = seminar.questions  # loaded while the session is open
     return [seminar], f"{_slug(seminar.title)}-{local(seminar.starts_at, seminar.timezone):%Y-%m-%d}"
 
 
-def _series(session: Session, organiser_id: int, series_id: int, now: datetime) -> tuple[list[Seminar], str]:
+def _series(session: Session, by: Principal, series_id: int, now: datetime) -> tuple[list[Seminar], str]:
     """The organiser's series' seminars in order of start, and the file name stem (slug and export date)."""
-    series = None
-    if 0 < series_id <= MAX_ID:
-        series = session.scalar(select(Series).where(Series.id == series_id, Series.organiser_id == organiser_id))
-    if series is None:
-        raise LookupError(f"organiser {organiser_id} has no series {series_id}")
+    series = owned_series(session, by, series_id)
     seminars = session.scalars(
-        select(Seminar).where(Seminar.series_id == series.id, Seminar.organiser_id == organiser_id)
+        select(Seminar).where(Seminar.series_id == series.id, Seminar.organiser_id == series.organiser_id)
         .order_by(Seminar.starts_at, Seminar.id).options(selectinload(Seminar.questions))
     ).all()
     return list(seminars), f"{series.slug}-{local(now, SERIES_ZONE):%Y-%m-%d}"

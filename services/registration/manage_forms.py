@@ -19,7 +19,7 @@ from shared.i18n import N_
 from shared.problems import FIELD_MESSAGES, PROBLEMS, field_message, problem_text
 from shared.times import from_local, local
 from services.registration.manage_schemas import OrganiserInput, SeminarInput, SeminarMove
-from services.registration.pages import page_language, page_text
+from services.registration.context import page_language, page_text
 
 ZONES = frozenset(available_timezones())
 # "24 h", "30 min", "2 Tage": a number and a unit; a bare number would be ambiguous.

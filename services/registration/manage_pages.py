@@ -26,35 +26,20 @@ from flask import (
 from marshmallow import ValidationError
 from werkzeug.exceptions import (
     HTTPException,
-    InternalServerError,
     NotFound,
     TooManyRequests,
     Unauthorized,
     UnprocessableEntity,
-    default_exceptions,
 )
 
-from shared.i18n import LANGUAGES, N_, NC_, translate, translate_context
+from shared.i18n import LANGUAGES, N_
 from shared.links import seminar_feed_url, seminar_page_url, series_feed_url
-from shared.models import (
-    ACTIVE,
-    NotificationKind,
-    NotificationStatus,
-    RegistrationStatus,
-    Role,
-    SeminarFormat,
-    SeminarStatus,
-)
+from shared.models import ACTIVE, RegistrationStatus, Role
+from shared.problems import Refusal
 from shared.times import format_day, local
-from services.registration import error_response, management, privacy
-from services.registration.accounts import (
-    AccountError,
-    authenticate,
-    create_api_token,
-    list_api_tokens,
-    organisers_of,
-    revoke_api_token,
-)
+from services.registration import waiting_list
+from services.registration.api_tokens import create_api_token, list_api_tokens, revoke_api_token
+from services.registration.attendees import get_registration, list_registrations, notifications_of, resend_mail
 from services.registration.audit import recent_events
 from services.registration.auth import (
     CSRF_FIELD,
@@ -65,10 +50,20 @@ from services.registration.auth import (
     log_out,
     page_principal,
 )
-from services.registration.changes import cancel_seminar, move_seminar
+from services.registration.context import current_runtime, page_language, page_plural, page_text
+from services.registration.data_requests import erase_person
 from services.registration.exports import STATUS_LABELS
+from services.registration.labels import (
+    AUDIT_ACTIONS,
+    MAIL_KINDS,
+    MAIL_STATUSES,
+    ROLES,
+    SEMINAR_FORMATS,
+    SEMINAR_STATUSES,
+    label,
+)
 from services.registration.limits import RegistrationLimits
-from services.registration.manage_api import REPORT_FILENAME, attendee_export, person_report_view
+from services.registration.logins import authenticate
 from services.registration.manage_forms import (
     FormInvalid,
     blank_seminar,
@@ -88,9 +83,14 @@ from services.registration.manage_schemas import (
     SeriesInput,
     TokenInput,
 )
-from services.registration.management import RESENDABLE
-from services.registration.pages import page_language, page_plural, page_text
-from services.registration.registrations import RegistrationRefused
+from services.registration.members import organisers_of
+from services.registration.organisers import ORGANISER_SETTINGS, get_organiser, update_organiser
+from services.registration.registrations import STATUS_MAIL, cancel_registration
+from services.registration.retention import anonymise_after
+from services.registration.seminar_changes import cancel_seminar, move_seminar
+from services.registration.seminars import create_seminar, get_seminar, list_seminars, publish_seminar, update_seminar
+from services.registration.series import create_series, list_series
+from services.registration.views import REPORT_FILENAME, attendee_export, embed_snippets, person_report_view
 
 manage_pages = Blueprint("manage_pages", __name__, url_prefix="/manage", template_folder="templates")
 VIEW, EDIT, ADMIN = Role.VIEWER, Role.EDITOR, Role.ADMIN
@@ -110,63 +110,6 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 COMMON_ZONES = ("Europe/Berlin", "Europe/Vienna", "Europe/Zurich", "Europe/London", "UTC")
-SEMINAR_STATUSES = {
-    SeminarStatus.DRAFT: N_("Entwurf"),
-    SeminarStatus.PUBLISHED: N_("veröffentlicht"),
-    SeminarStatus.CANCELLED: N_("abgesagt"),
-}
-SEMINAR_FORMATS = {
-    SeminarFormat.ONLINE: N_("Online"),
-    SeminarFormat.IN_PERSON: N_("Vor Ort"),
-    SeminarFormat.HYBRID: N_("Hybrid (vor Ort und online)"),
-}
-MAIL_KINDS = {
-    NotificationKind.CONFIRM_ADDRESS: N_("Bitte Adresse bestätigen"),
-    NotificationKind.CONFIRMED: N_("Anmeldebestätigung"),
-    NotificationKind.WAITLISTED: N_("Warteliste"),
-    NotificationKind.PROMOTED: N_("Nachgerückt"),
-    NotificationKind.REMINDER: N_("Erinnerung"),
-    NotificationKind.CHANGED: N_("Änderung"),
-    NotificationKind.SEMINAR_CANCELLED: N_("Absage des Seminars"),
-    NotificationKind.CANCELLATION_RECEIPT: N_("Stornobestätigung"),
-    NotificationKind.ALREADY_REGISTERED: N_("Schon angemeldet"),
-}
-MAIL_STATUSES = {
-    NotificationStatus.QUEUED: N_("wartet auf Versand"),
-    NotificationStatus.SENDING: N_("wird gesendet"),
-    NotificationStatus.SENT: N_("gesendet"),
-    NotificationStatus.RETRY: N_("neuer Versuch folgt"),
-    NotificationStatus.FAILED: N_("fehlgeschlagen"),
-    NotificationStatus.CANCELLED: N_("nicht mehr nötig"),
-}
-ROLES = {Role.VIEWER: NC_("role", "Lesen"), Role.EDITOR: NC_("role", "Bearbeiten"), Role.ADMIN: NC_("role", "Verwalten")}
-AUDIT_ACTIONS = {
-    "seminar.created": N_("Seminar angelegt"),
-    "seminar.changed": N_("Seminar geändert"),
-    "seminar.published": N_("Seminar veröffentlicht"),
-    "seminar.moved": N_("Seminar verschoben"),
-    "seminar.cancelled": N_("Seminar abgesagt"),
-    "seminar.deleted": N_("Seminar gelöscht"),
-    "series.created": N_("Reihe angelegt"),
-    "series.changed": N_("Reihe geändert"),
-    "series.deleted": N_("Reihe gelöscht"),
-    "registration.cancelled": N_("Anmeldung storniert"),
-    "registration.promoted": N_("Von der Warteliste nachgerückt"),
-    "registration.mail_resent": N_("Mail erneut gesendet"),
-    "attendees.exported": N_("Teilnehmendenliste exportiert"),
-    "organiser.changed": N_("Einstellungen geändert"),
-    "token.created": N_("API-Token angelegt"),
-    "token.revoked": N_("API-Token widerrufen"),
-    "person.reported": N_("Auskunft zu einer Person erteilt"),
-    "person.erased": N_("Daten einer Person gelöscht"),
-}
-
-
-
-
-def _runtime():
-    """The app's database, Redis and settings."""
-    return current_app.extensions["runtime"]
 
 
 def manage_url(endpoint: str, **values) -> str:
@@ -212,22 +155,15 @@ def _helpers() -> dict:
         "csrf_field": CSRF_FIELD,
         "csrf_token": csrf_token,
         "account": current_account(),
-        "label": lambda names, key: _label(language, names, key),
+        "label": lambda names, key: label(language, names, key),
         "local_time": lambda moment, zone: local(moment, zone).strftime("%d.%m.%Y %H:%M") if moment else "",
         "long_date": lambda day: format_day(day, language),
         "SEMINAR_STATUSES": SEMINAR_STATUSES, "SEMINAR_FORMATS": SEMINAR_FORMATS, "MAIL_KINDS": MAIL_KINDS,
         "MAIL_STATUSES": MAIL_STATUSES, "ROLES": ROLES, "AUDIT_ACTIONS": AUDIT_ACTIONS,
-        "anonymise_after": privacy.anonymise_after,
+        "anonymise_after": anonymise_after,
+        "embed_snippets": embed_snippets,
         "REGISTRATION_STATUSES": STATUS_LABELS,
     }
-
-
-def _label(language: str, names: dict, key) -> str:
-    """The translated label of a status, kind or action; unknown keys show as they are."""
-    text = names.get(key)
-    if text is None:
-        return str(key)
-    return translate_context(language, *text) if isinstance(text, tuple) else translate(language, text)
 
 
 @manage_pages.errorhandler(Unauthorized)
@@ -235,15 +171,6 @@ def _to_login(_error) -> Response:
     """Not logged in: the login page, which leads back to the page asked for."""
     next_path = request.full_path.rstrip("?") if request.method == "GET" else None
     return redirect(manage_url("manage_pages.login_form", next=next_path))
-
-
-@manage_pages.errorhandler(RegistrationRefused)
-@manage_pages.errorhandler(AccountError)
-def _refused(refused) -> Response:
-    """A refusal of the domain as the error page with its status and text."""
-    error = default_exceptions.get(refused.status, InternalServerError)()
-    error.problem_code = refused.code
-    return error_response(error)
 
 
 # --- logging in and out --------------------------------------------------------------------------
@@ -276,7 +203,7 @@ def login():
     if wait is not None:
         raise TooManyRequests(retry_after=wait)
     email = request.form.get("email", "")
-    account = authenticate(_runtime(), email, request.form.get("password", ""))
+    account = authenticate(current_runtime(), email, request.form.get("password", ""))
     if account is None:
         # One message for an unknown address and a wrong password: nobody learns which accounts exist.
         return render_template("manage/login.html", failed=True, next=request.form.get("next", ""), email=email)
@@ -298,7 +225,7 @@ def home():
     account = current_account()
     if account is None:
         raise Unauthorized()
-    organisers = organisers_of(_runtime(), account.id)
+    organisers = organisers_of(current_runtime(), account.id)
     if len(organisers) == 1:
         return redirect(manage_url("manage_pages.seminars", org=organisers[0][0].slug))
     return render_template("manage/home.html", organisers=organisers)
@@ -315,7 +242,7 @@ def stylesheet():
 
 def _render(template: str, org: str, by, status: int = 200, **context):
     """A page of one organiser, with its name and the role's navigation."""
-    organiser = management.get_organiser(_runtime(), by)
+    organiser = get_organiser(current_runtime(), by)
     return render_template(template, org=org, organiser=organiser, role=by.role, **context), status
 
 
@@ -323,24 +250,24 @@ def _render(template: str, org: str, by, status: int = 200, **context):
 def seminars(org: str):
     """The organiser's seminars, latest first, with seats, waiting list and unconfirmed ones."""
     by = page_principal(org, VIEW)
-    return _render("manage/seminars.html", org, by, rows=management.list_seminars(_runtime(), by))
+    return _render("manage/seminars.html", org, by, rows=list_seminars(current_runtime(), by))
 
 
 @manage_pages.get("/<org>/seminars/new")
 def new_seminar(org: str):
     """An empty seminar form."""
     by = page_principal(org, EDIT)
-    return _seminar_form(org, by, None, blank_seminar(_runtime().settings.default_timezone))
+    return _seminar_form(org, by, None, blank_seminar(current_runtime().settings.default_timezone))
 
 
 @manage_pages.post("/<org>/seminars/new")
-def create_seminar(org: str):
+def save_new_seminar(org: str):
     """Create a seminar from the form (a draft unless "publish" is ticked)."""
     check_csrf()
     by = page_principal(org, EDIT)
     try:
-        seminar = management.create_seminar(_runtime(), by, seminar_input(request.form, creating=True))
-    except (FormInvalid, RegistrationRefused) as problem:
+        seminar = create_seminar(current_runtime(), by, seminar_input(request.form, creating=True))
+    except (FormInvalid, Refusal) as problem:
         return _seminar_form(org, by, None, request.form, form_errors(problem), status=problem.status)
     return _done(page_text("Das Seminar ist angelegt."),
                  "manage_pages.seminar", org=org, seminar_id=seminar.id)
@@ -350,19 +277,19 @@ def create_seminar(org: str):
 def edit_seminar(org: str, seminar_id: int):
     """The seminar form, filled in."""
     by = page_principal(org, EDIT)
-    seminar, _counts = management.get_seminar(_runtime(), by, seminar_id)
+    seminar, _counts = get_seminar(current_runtime(), by, seminar_id)
     return _seminar_form(org, by, seminar, seminar_values(seminar))
 
 
 @manage_pages.post("/<org>/seminars/<int:seminar_id>/edit")
-def update_seminar(org: str, seminar_id: int):
+def save_seminar(org: str, seminar_id: int):
     """Save the seminar form; a new time or place of a published seminar is sent to its participants."""
     check_csrf()
     by = page_principal(org, EDIT)
-    seminar, _counts = management.get_seminar(_runtime(), by, seminar_id)
+    seminar, _counts = get_seminar(current_runtime(), by, seminar_id)
     try:
-        management.update_seminar(_runtime(), by, seminar_id, seminar_input(request.form, creating=False))
-    except (FormInvalid, RegistrationRefused) as problem:
+        update_seminar(current_runtime(), by, seminar_id, seminar_input(request.form, creating=False))
+    except (FormInvalid, Refusal) as problem:
         return _seminar_form(org, by, seminar, request.form, form_errors(problem), status=problem.status)
     return _done(page_text("Die Änderungen sind gespeichert."),
                  "manage_pages.seminar", org=org, seminar_id=seminar_id)
@@ -373,7 +300,7 @@ def _seminar_form(org: str, by, seminar, values, errors=None, status: int = 200)
     current_zone = values.get("timezone")
     zones = list(COMMON_ZONES) + ([current_zone] if current_zone and current_zone not in COMMON_ZONES else [])
     choices = {
-        "series": [(item.id, item.title) for item in management.list_series(_runtime(), by)],
+        "series": [(item.id, item.title) for item in list_series(current_runtime(), by)],
         "zones": [(zone, zone) for zone in zones],
         "formats": [(kind.value, page_text(name)) for kind, name in SEMINAR_FORMATS.items()],
     }
@@ -390,11 +317,11 @@ def seminar(org: str, seminar_id: int):
 
 def _seminar_page(org: str, by, seminar_id: int, move_values=None, move_errors=None, status: int = 200):
     """The seminar page with the attendee table filtered as the query asks."""
-    runtime = _runtime()
-    seminar, counts = management.get_seminar(runtime, by, seminar_id)
+    runtime = current_runtime()
+    seminar, counts = get_seminar(runtime, by, seminar_id)
     chosen = _status_filter()
     search = request.args.get("q", "").strip()
-    total, registrations = management.list_registrations(
+    total, registrations = list_registrations(
         runtime, by, seminar_id, statuses=[chosen] if chosen else None, search=search)
     settings = runtime.settings
     links = {
@@ -403,8 +330,8 @@ def _seminar_page(org: str, by, seminar_id: int, move_values=None, move_errors=N
         "series_feed": series_feed_url(settings, seminar.series.slug) if seminar.series else None,
     }
     return _render("manage/seminar.html", org, by, status, seminar=seminar, counts=counts, total=total,
-                   registrations=registrations, mails=management.notifications_of, chosen=chosen, search=search,
-                   statuses=list(RegistrationStatus), links=links, active=ACTIVE, resendable=RESENDABLE,
+                   registrations=registrations, mails=notifications_of, chosen=chosen, search=search,
+                   statuses=list(RegistrationStatus), links=links, active=ACTIVE, resendable=STATUS_MAIL,
                    move_values=move_values or present_move_values(seminar), move_errors=messages(move_errors or {}))
 
 
@@ -421,7 +348,7 @@ def publish(org: str, seminar_id: int):
     """Publish a draft."""
     check_csrf()
     by = page_principal(org, EDIT)
-    management.publish_seminar(_runtime(), by, seminar_id)
+    publish_seminar(current_runtime(), by, seminar_id)
     return _done(page_text("Das Seminar ist veröffentlicht."),
                  "manage_pages.seminar", org=org, seminar_id=seminar_id)
 
@@ -431,10 +358,10 @@ def move(org: str, seminar_id: int):
     """Move a seminar to a new time or place, or give it a new join link; participants are told."""
     check_csrf()
     by = page_principal(org, EDIT)
-    seminar, _counts = management.get_seminar(_runtime(), by, seminar_id)
+    seminar, _counts = get_seminar(current_runtime(), by, seminar_id)
     try:
-        told = move_seminar(_runtime(), seminar_id, by=by, **move_input(request.form, seminar.timezone))
-    except (FormInvalid, RegistrationRefused) as problem:
+        told = move_seminar(current_runtime(), seminar_id, by=by, **move_input(request.form, seminar.timezone))
+    except (FormInvalid, Refusal) as problem:
         errors = form_errors(problem, {"ends_before_start": "move_end_time"})
         return _seminar_page(org, by, seminar_id, request.form, errors, status=problem.status)
     return _done(page_plural("Gespeichert. %(count)s Mail an Teilnehmende wird gesendet.",
@@ -446,7 +373,7 @@ def move(org: str, seminar_id: int):
 def cancel_question(org: str, seminar_id: int):
     """Ask before cancelling: it cannot be undone and mails every participant."""
     by = page_principal(org, EDIT)
-    seminar, counts = management.get_seminar(_runtime(), by, seminar_id)
+    seminar, counts = get_seminar(current_runtime(), by, seminar_id)
     return _render("manage/cancel_seminar.html", org, by, seminar=seminar, counts=counts)
 
 
@@ -455,7 +382,7 @@ def cancel(org: str, seminar_id: int):
     """Cancel the seminar: everyone registered or waiting gets the cancellation mail."""
     check_csrf()
     by = page_principal(org, EDIT)
-    told = cancel_seminar(_runtime(), seminar_id, by=by)
+    told = cancel_seminar(current_runtime(), seminar_id, by=by)
     return _done(page_plural("Das Seminar ist abgesagt. %(count)s Person wird benachrichtigt.",
                              "Das Seminar ist abgesagt. %(count)s Personen werden benachrichtigt.", len(told)),
                  "manage_pages.seminar", org=org, seminar_id=seminar_id)
@@ -472,9 +399,10 @@ def export_seminar(org: str, seminar_id: int, fmt: str):
 
 # What the buttons of the attendee table do, and what the page says afterwards.
 REGISTRATION_ACTIONS: dict[str, tuple[Callable, str]] = {
-    "cancel": (management.cancel_by_organiser, N_("Die Anmeldung ist storniert.")),
-    "promote": (management.promote, N_("Die Person ist nachgerückt und wird benachrichtigt.")),
-    "resend": (management.resend_mail, N_("Die Mail wird erneut gesendet.")),
+    "cancel": (lambda runtime, by, registration_id: cancel_registration(runtime, registration_id, by=by),
+               N_("Die Anmeldung ist storniert.")),
+    "promote": (waiting_list.promote, N_("Die Person ist nachgerückt und wird benachrichtigt.")),
+    "resend": (resend_mail, N_("Die Mail wird erneut gesendet.")),
 }
 
 
@@ -484,9 +412,9 @@ def registration_action(org: str, registration_id: int, action: str):
     check_csrf()
     by = page_principal(org, EDIT)
     # Found first, so that the page can go back to its seminar (and another organiser's is 404).
-    seminar_id = management.get_registration(_runtime(), by, registration_id).seminar_id
+    seminar_id = get_registration(current_runtime(), by, registration_id).seminar_id
     act, done = REGISTRATION_ACTIONS[action]
-    act(_runtime(), by, registration_id)
+    act(current_runtime(), by, registration_id)
     return _done(page_text(done), "manage_pages.seminar", org=org, seminar_id=seminar_id, _anchor="attendees",
                  status=request.args.get("status") or None, q=request.args.get("q") or None)
 
@@ -502,22 +430,22 @@ def series(org: str):
 
 
 @manage_pages.post("/<org>/series")
-def create_series(org: str):
+def save_new_series(org: str):
     """Create a series."""
     check_csrf()
     by = page_principal(org, EDIT)
     try:
         data = load(SeriesInput(), {name: request.form.get(name, "") for name in ("slug", "title", "description")})
-        management.create_series(_runtime(), by, data)
-    except (FormInvalid, RegistrationRefused) as problem:
+        create_series(current_runtime(), by, data)
+    except (FormInvalid, Refusal) as problem:
         return _series_page(org, by, request.form, form_errors(problem), status=problem.status)
     return _done(page_text("Die Reihe ist angelegt."), "manage_pages.series", org=org)
 
 
 def _series_page(org: str, by, values, errors=None, status: int = 200):
     """The series list with the form for a new one."""
-    settings = _runtime().settings
-    rows = [(item, series_feed_url(settings, item.slug)) for item in management.list_series(_runtime(), by)]
+    settings = current_runtime().settings
+    rows = [(item, series_feed_url(settings, item.slug)) for item in list_series(current_runtime(), by)]
     return _render("manage/series.html", org, by, status, rows=rows, values=values, errors=messages(errors or {}))
 
 
@@ -557,15 +485,15 @@ def create_token(org: str):
         data = load(TokenInput(), {"name": request.form.get("name", ""), "role": request.form.get("role", "")})
     except FormInvalid as invalid:
         return _tokens_page(org, by, request.form, invalid.errors, status=422)
-    _token_id, token = create_api_token(_runtime(), by.organiser_id, data["name"], data["role"], by=by)
+    _token_id, token = create_api_token(current_runtime(), by.organiser_id, data["name"], data["role"], by=by)
     return _render("manage/token_created.html", org, by, 201, token=token, name=data["name"], token_role=data["role"])
 
 
 def _tokens_page(org: str, by, values, errors=None, status: int = 200):
     """The token list with the form for a new one."""
-    rows = list_api_tokens(_runtime(), by.organiser_id)
+    rows = list_api_tokens(current_runtime(), by.organiser_id)
     return _render("manage/tokens.html", org, by, status, rows=rows, values=values, errors=messages(errors or {}),
-                   roles=list(Role), zone=_runtime().settings.default_timezone)
+                   roles=list(Role), zone=current_runtime().settings.default_timezone)
 
 
 @manage_pages.post("/<org>/tokens/<int:token_id>/revoke")
@@ -573,7 +501,7 @@ def revoke_token(org: str, token_id: int):
     """Revoke a token: the integration using it stops working at once."""
     check_csrf()
     by = page_principal(org, ADMIN)
-    if not revoke_api_token(_runtime(), by.organiser_id, token_id, by=by):
+    if not revoke_api_token(current_runtime(), by.organiser_id, token_id, by=by):
         raise _problem(NotFound(), "token_not_found")
     return _done(page_text("Das Token ist widerrufen."), "manage_pages.tokens", org=org)
 
@@ -582,16 +510,16 @@ def revoke_token(org: str, token_id: int):
 def audit(org: str):
     """Who changed, cancelled or exported what, newest first (admins)."""
     by = page_principal(org, ADMIN)
-    return _render("manage/audit.html", org, by, events=recent_events(_runtime(), by.organiser_id),
-                   zone=_runtime().settings.default_timezone)
+    return _render("manage/audit.html", org, by, events=recent_events(current_runtime(), by.organiser_id),
+                   zone=current_runtime().settings.default_timezone)
 
 
 @manage_pages.get("/<org>/settings")
 def settings(org: str):
     """The organiser's settings (admins)."""
     by = page_principal(org, ADMIN)
-    organiser = management.get_organiser(_runtime(), by)
-    values = {name: getattr(organiser, name) or "" for name in management.ORGANISER_SETTINGS}
+    organiser = get_organiser(current_runtime(), by)
+    values = {name: getattr(organiser, name) or "" for name in ORGANISER_SETTINGS}
     values["allowed_origins"] = "\n".join(organiser.allowed_origins or [])
     return _render("manage/settings.html", org, by, values=values, errors={})
 
@@ -602,7 +530,7 @@ def save_settings(org: str):
     check_csrf()
     by = page_principal(org, ADMIN)
     try:
-        management.update_organiser(_runtime(), by, organiser_input(request.form))
+        update_organiser(current_runtime(), by, organiser_input(request.form))
     except FormInvalid as invalid:
         return _render("manage/settings.html", org, by, 422, values=request.form, errors=messages(invalid.errors))
     return _done(page_text("Die Einstellungen sind gespeichert."),
@@ -643,7 +571,7 @@ def privacy_erase(org: str):
         email = _person_email("erase_email")
     except FormInvalid as invalid:
         return _render("manage/privacy.html", org, by, 422, values=request.form, errors=messages(invalid.errors))
-    count = privacy.erase_person(_runtime(), by, email)
+    count = erase_person(current_runtime(), by, email)
     return _done(page_plural("%(count)s Anmeldung anonymisiert.", "%(count)s Anmeldungen anonymisiert.", count),
                  "manage_pages.privacy_page", org=org)
 

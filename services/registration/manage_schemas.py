@@ -18,7 +18,8 @@ from shared.models import (
     SeminarStatus,
 )
 from services.registration.origins import ORIGIN_SHAPE
-from services.registration.schemas import CODES, QuestionOption, _required_text, _text
+from services.registration.schema_fields import CODES, QuestionOption, required_text, text
+from services.registration.seminar_times import ends_before_start
 
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="invalid_slug")
 ORIGIN = validate.Regexp(ORIGIN_SHAPE, error="invalid_origin")
@@ -41,10 +42,10 @@ def _datetime(**kwargs) -> fields.AwareDateTime:
 class QuestionInput(_Strict):
     """A question the form asks; its key names the answer in registrations and exports."""
 
-    key = _required_text(64, also=[validate.Regexp(r"^[a-z][a-z0-9_]*$", error="invalid_key")])
+    key = required_text(64, also=[validate.Regexp(r"^[a-z][a-z0-9_]*$", error="invalid_key")])
     kind = _enum(QuestionKind, required=True)
-    label_de = _required_text(300)
-    label_en = _required_text(300)
+    label_de = required_text(300)
+    label_en = required_text(300)
     required = fields.Boolean(load_default=False, error_messages=CODES)
     options = fields.List(fields.Nested(QuestionOption), load_default=list)
 
@@ -58,11 +59,11 @@ class QuestionInput(_Strict):
 class SeminarInput(_Strict):
     """A seminar's texts, time, place and registration rules."""
 
-    title = _required_text(200)
-    description = _text(20000, load_default="")
+    title = required_text(200)
+    description = text(20000, load_default="")
     series_id = fields.Integer(allow_none=True, validate=validate.Range(1, MAX_ID, error="out_of_range"), error_messages=CODES)
     format = _enum(SeminarFormat, load_default=SeminarFormat.ONLINE)
-    location = _text(500, allow_none=True, load_default=None)
+    location = text(500, allow_none=True, load_default=None)
     join_url = fields.String(allow_none=True, load_default=None, validate=URL, error_messages=CODES,
                              metadata={"description": "Sent only to confirmed participants; never public"})
     timezone = fields.String(load_default="Europe/Berlin", error_messages=CODES)
@@ -96,7 +97,7 @@ class SeminarInput(_Strict):
     @validates_schema(skip_on_field_errors=False)
     def _consistent(self, data, partial=None, **_kwargs) -> None:
         errors = {}
-        if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
+        if ends_before_start(data.get("starts_at"), data.get("ends_at")):
             errors["ends_at"] = ["ends_before_start"]
         keys = [question.get("key") for question in data.get("questions") or []]
         if len(keys) != len(set(keys)):
@@ -114,14 +115,14 @@ class SeminarMove(_Strict):
 
     starts_at = _datetime()
     ends_at = _datetime()
-    location = _text(500, allow_none=True)
+    location = text(500, allow_none=True)
     join_url = fields.String(allow_none=True, validate=URL, error_messages=CODES)
 
 
 class SeriesInput(_Strict):
-    slug = _required_text(80, also=[SLUG])
-    title = _required_text(200)
-    description = _text(20000, load_default="")
+    slug = required_text(80, also=[SLUG])
+    title = required_text(200)
+    description = text(20000, load_default="")
 
 
 class SeriesPatch(SeriesInput):
@@ -190,7 +191,7 @@ class SeminarList(Schema):
 class RegistrationQuery(_Strict):
     status = fields.List(_enum(RegistrationStatus), load_default=list,
                          metadata={"description": "Repeat to allow several statuses"})
-    q = _text(200, load_default=None, metadata={"description": "Part of the name or email address"})
+    q = text(200, load_default=None, metadata={"description": "Part of the name or email address"})
     limit = fields.Integer(load_default=500, validate=validate.Range(1, 5000, error="out_of_range"), error_messages=CODES)
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 10**9, error="out_of_range"), error_messages=CODES)
 
@@ -250,7 +251,7 @@ class OrganiserOutput(Schema):
 class OrganiserInput(_Strict):
     """What an organiser's admins may change about it."""
 
-    name = _required_text(200)
+    name = required_text(200)
     contact_email = fields.Email(error_messages={**CODES, "invalid": "invalid_email"})
     website_url = fields.String(allow_none=True, validate=URL, error_messages=CODES)
     privacy_policy_url = fields.String(validate=URL, error_messages=CODES)
@@ -264,7 +265,7 @@ class OrganiserInput(_Strict):
 
 
 class TokenInput(_Strict):
-    name = _required_text(100)
+    name = required_text(100)
     role = _enum(Role, load_default=Role.EDITOR)
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 from sqlalchemy import select
 
 from shared.db import read_session
-from shared.models import MAX_ID, Organiser, Seminar, Series
+from shared.models import Organiser, Seminar, Series, is_row_id
 from shared.problems import problem
-from services.registration.api import request_language
+from services.registration.context import current_runtime, public_answers, request_language
 
 # The public API's endpoints a partner page's widget calls.
 CORS_ENDPOINTS = frozenset({"public_api.Seminars", "public_api.SeminarDetail", "public_api.Registrations"})
@@ -43,8 +43,8 @@ def origin_of(url: str) -> str:
 
 def seminar_origins(seminar_id: int) -> frozenset[str] | None:
     """The origins allowed to embed a seminar, or None when there is no such seminar."""
-    if not 0 < seminar_id <= MAX_ID:
-        return None  # beyond PostgreSQL's integer range: no such seminar
+    if not is_row_id(seminar_id):
+        return None
     query = select(Organiser.allowed_origins).join(Seminar, Seminar.organiser_id == Organiser.id)
     return _cached(("seminar", seminar_id), query.where(Seminar.id == seminar_id))
 
@@ -70,21 +70,21 @@ def _cached(key: tuple, query) -> frozenset[str] | None:
     """The origins the query finds, kept with the public answers; an unknown seminar or series is asked again.
 
     Every widget request checks them, so they are kept like the answers it reads:
-    dropped at once when an organiser changes its list (the feed version), at the
+    dropped at once when an organiser changes its list (the content version), at the
     latest after ``PUBLIC_CACHE_SECONDS``, in a store bounded against made-up ids.
     """
 
     def read() -> frozenset[str] | None:
-        with read_session(current_app.extensions["runtime"].sessions) as session:
+        with read_session(current_runtime().sessions) as session:
             found = session.execute(query).first()
         return None if found is None else frozenset(origin_of(origin) for origin in found[0] or ())
 
-    return current_app.extensions["public_answers"].get(("partner origins", *key), read)
+    return public_answers().get(("partner origins", *key), read)
 
 
 def _own_origins() -> set[str]:
     """The service's own origin, as configured and as this request reached it."""
-    settings = current_app.extensions["runtime"].settings
+    settings = current_runtime().settings
     return {origin_of(settings.registration_base_url), origin_of(request.host_url)}
 
 

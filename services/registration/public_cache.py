@@ -2,7 +2,7 @@
 
 The same store keeps each seminar's registration rules (window, questions,
 waiting list), which every registration needs. A change of any seminar, its
-questions, series or organiser drops them at once (the feed version, followed
+questions, series or organiser drops them at once (the content version, followed
 over Redis pub/sub as the calendar service does). What changes without it, the
 seats left and whether registration is open, is at most ``seconds`` old;
 whether a registration gets a seat is always decided by the database.
@@ -15,7 +15,7 @@ from typing import Callable, Hashable, TypeVar
 
 import redis
 
-from shared.feed_version import FeedVersionWatcher
+from shared.content_version import ContentVersionWatcher
 
 # Enough for every seminar and series listing of a large installation; a crawler
 # walking through ids cannot make the cache grow beyond it.
@@ -24,9 +24,9 @@ Kept = TypeVar("Kept")
 
 
 class PublicAnswers:
-    """Public answers (JSON bytes) and rules by key, for at most ``seconds`` and one feed version."""
+    """Public answers (JSON bytes) and rules by key, for at most ``seconds`` and one content version."""
 
-    def __init__(self, versions: FeedVersionWatcher, seconds: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, versions: ContentVersionWatcher, seconds: float, clock: Callable[[], float] = time.monotonic):
         self._versions = versions
         self._seconds = seconds
         self._clock = clock

@@ -5,17 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from shared.models import Question, QuestionKind
+from services.registration.refusals import AnswersInvalid
 
 MAX_SHORT = 300
 MAX_LONG = 4000
-
-
-class AnswersInvalid(Exception):
-    """Some answers are missing or invalid; ``errors`` maps question keys to error codes."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        super().__init__("invalid answers")
-        self.errors = errors
 
 
 def clean_answers(questions: list[Question], answers: dict[str, Any]) -> dict[str, Any]:

@@ -7,36 +7,14 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from shared.i18n import LANGUAGES
 from shared.models import RegistrationStatus, SeminarFormat
-
-# Schemas report codes, translated into German or English by shared.problems.
-CODES = {"required": "required", "null": "null", "invalid": "invalid_type"}
-
-
-def _text(max_length: int, **kwargs) -> fields.String:
-    return fields.String(
-        validate=validate.Length(max=max_length, error="too_long"), error_messages=CODES, **kwargs
-    )
-
-
-def _required_text(max_length: int, *, also=(), **kwargs) -> fields.String:
-    # The spec says "at least one visible character"; the validator below enforces it.
-    # ``also``: further validators (a pattern, say) after the length checks.
-    metadata = {"pattern": r"\S", **kwargs.pop("metadata", {})}
-    return fields.String(
-        required=True,
-        validate=[validate.Length(min=1, error="blank"), validate.Length(max=max_length, error="too_long"), *also],
-        error_messages=CODES,
-        metadata=metadata,
-        **kwargs,
-    )
-
+from services.registration.schema_fields import CODES, QuestionOption, required_text, text
 
 class RegistrationInput(Schema):
     """What a participant sends to register for a seminar."""
 
     error_messages = {"unknown": "unknown_field", "type": "invalid_type"}
 
-    name = _required_text(200, metadata={"description": "Full name, stored as given"})
+    name = required_text(200, metadata={"description": "Full name, stored as given"})
     email = fields.String(
         required=True,
         validate=validate.Length(max=254, error="too_long"),
@@ -60,7 +38,7 @@ class RegistrationInput(Schema):
         metadata={"description": "Answers to the seminar's questions (see the seminar's "
                                  "`questions`), keyed by question key"},
     )
-    source_page = _text(500, load_default=None, allow_none=True,
+    source_page = text(500, load_default=None, allow_none=True,
                         metadata={"description": "Page the form was embedded in"})
 
     @validates("name")
@@ -104,12 +82,6 @@ class RegistrationWindow(Schema):
     reason = fields.String(allow_none=True, metadata={"description": "Problem code when closed"})
     opens_at = fields.AwareDateTime(allow_none=True)
     closes_at = fields.AwareDateTime()
-
-
-class QuestionOption(Schema):
-    value = fields.String()
-    label_de = fields.String()
-    label_en = fields.String()
 
 
 class QuestionPublic(Schema):
@@ -158,14 +130,3 @@ class SeminarQuery(Schema):
                                  metadata={"description": "Only seminars ending after this instant"})
     to = fields.AwareDateTime(error_messages=CODES,
                               metadata={"description": "Only seminars starting before this instant"})
-
-
-class ProblemDetails(Schema):
-    """An error answer (RFC 9457), in German or English."""
-
-    type = fields.String(metadata={"description": "urn:seminare:problem:<code>"})
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    code = fields.String(metadata={"description": "Stable problem code, e.g. seminar_full"})
-    errors = fields.Dict(metadata={"description": "Messages per field (validation errors)"})

@@ -1,98 +1,177 @@
-"""Reading seminars as the public sees them: published ones, with seats left and window state."""
+"""An organiser's seminars: list them with their counts, create, change, publish and delete them.
+
+Moving a published seminar and cancelling it tell its participants; they live in
+``seminar_changes``. Every function acts for a ``Principal`` on its own organiser's
+seminars only (``ownership``) and writes its audit entry in the same transaction.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, selectinload
 
-from shared.config import Settings
-from shared.links import seminar_page_url
-from shared.models import MAX_ID, Organiser, Seminar, SeminarStatus, Series
-from services.registration.questions import public_question
+from shared.db import read_session, write_transaction
+from shared.models import Question, Registration, RegistrationStatus, Seminar, SeminarStatus
+from shared.runtime import Runtime
 from shared.times import utcnow
+from services.registration import audit
+from services.registration.ownership import of_organiser, owned_seminar, owned_series
+from services.registration.principals import Principal
+from services.registration.refusals import CapacityBelowTaken, SeminarCancelled, SeminarHasRegistrations
+from services.registration.seminar_changes import move_seminar
+from services.registration.seminar_times import new_span
+from services.registration.waiting_list import fill_free_seats
 
-PUBLIC_STATUSES = (SeminarStatus.PUBLISHED, SeminarStatus.CANCELLED)
-
-
-def find_public_seminar(session: Session, seminar_id: int) -> Seminar | None:
-    """Return a published (or cancelled) seminar with series, organiser and questions, or None; drafts are invisible."""
-    if not 0 < seminar_id <= MAX_ID:
-        return None  # e.g. an id beyond PostgreSQL's integer range
-    options = [joinedload(Seminar.series), joinedload(Seminar.organiser), selectinload(Seminar.questions)]
-    seminar = session.get(Seminar, seminar_id, options=options)
-    if seminar is None or seminar.status not in PUBLIC_STATUSES:
-        return None
-    return seminar
+# Time, place and join link of a published seminar change through ``move_seminar``,
+# so that participants are told.
+TOLD_FIELDS = ("starts_at", "ends_at", "location", "join_url")
 
 
-def list_public_seminars(
-    session: Session,
-    *,
-    series_slug: str | None = None,
-    organiser_slug: str | None = None,
-    starts_before: datetime | None = None,
-    ends_after: datetime | None = None,
-) -> list[Seminar]:
-    """Published seminars, soonest first; by default only those that have not ended."""
-    query = (
-        select(Seminar)
-        .options(joinedload(Seminar.series), joinedload(Seminar.organiser), selectinload(Seminar.questions))
-        .where(Seminar.status.in_(PUBLIC_STATUSES))
-        .where(Seminar.ends_at > (ends_after or utcnow()))
-        .order_by(Seminar.starts_at, Seminar.id)
-    )
-    if series_slug:
-        query = query.join(Series, Seminar.series_id == Series.id).where(Series.slug == series_slug)
-    if organiser_slug:
-        query = query.join(Organiser, Seminar.organiser_id == Organiser.id).where(
-            Organiser.slug == organiser_slug
+@dataclass(frozen=True)
+class SeminarCounts:
+    """Seats and waiting list of one seminar as organisers see them."""
+
+    confirmed: int = 0
+    pending: int = 0
+    waitlisted: int = 0
+    cancelled: int = 0
+
+
+def list_seminars(runtime: Runtime, by: Principal, *, series_id: int | None = None) -> list[tuple[Seminar, SeminarCounts]]:
+    """The organiser's seminars, latest start first, with their seat counts."""
+    with read_session(runtime.sessions) as session:
+        query = (
+            select(Seminar).where(of_organiser(by, Seminar.organiser_id))
+            .options(selectinload(Seminar.series), selectinload(Seminar.questions))
+            .order_by(Seminar.starts_at.desc(), Seminar.id.desc())
         )
-    if starts_before:
-        query = query.where(Seminar.starts_at < starts_before)
-    return list(session.scalars(query))
+        if series_id is not None:
+            query = query.where(Seminar.series_id == series_id)
+        seminars = list(session.scalars(query))
+        counts = _counts(session, [seminar.id for seminar in seminars])
+        return [(seminar, counts.get(seminar.id, SeminarCounts())) for seminar in seminars]
 
 
-def window_problem(seminar: Seminar, now: datetime | None = None) -> str | None:
-    """Why registration is not possible now (a problem code), or None when it is open."""
+def get_seminar(runtime: Runtime, by: Principal, seminar_id: int) -> tuple[Seminar, SeminarCounts]:
+    """One of the organiser's seminars with its questions and seat counts."""
+    with read_session(runtime.sessions) as session:
+        seminar = owned_seminar(session, by, seminar_id)
+        _ = seminar.questions, seminar.series  # loaded while the session is open
+        return seminar, _counts(session, [seminar.id]).get(seminar.id, SeminarCounts())
+
+
+def create_seminar(runtime: Runtime, by: Principal, data: dict[str, Any]) -> Seminar:
+    """Create a seminar as a draft (or published, if asked) with its questions."""
+    data = dict(data)
+    questions = data.pop("questions", [])
+    publish = data.pop("publish", False)
+    data["starts_at"], data["ends_at"] = new_span(data["starts_at"], data["ends_at"])
+    with write_transaction(runtime.sessions) as session:
+        if data.get("series_id") is not None:
+            owned_series(session, by, data["series_id"])
+        seminar = Seminar(
+            organiser_id=by.organiser_id,
+            status=SeminarStatus.PUBLISHED if publish else SeminarStatus.DRAFT,
+            questions=[Question(position=i, **question) for i, question in enumerate(questions)],
+            **data,
+        )
+        session.add(seminar)
+        session.flush()
+        audit.record(session, by, "seminar.created", "seminar", seminar.id, title=seminar.title,
+                     published=publish)
+        _ = seminar.series
+        return seminar
+
+
+def update_seminar(runtime: Runtime, by: Principal, seminar_id: int, data: dict[str, Any],
+                   now: datetime | None = None) -> Seminar:
+    """Change a seminar's rules, texts and questions; time and place of a published one are a move.
+
+    Raising the capacity moves people up from the waiting list at once.
+    """
     now = now or utcnow()
-    if seminar.status == SeminarStatus.CANCELLED:
-        return "seminar_cancelled"
-    if seminar.registration_opens_at and now < seminar.registration_opens_at:
-        return "registration_not_open_yet"
-    if now >= seminar.closes_at:
-        return "registration_closed"
-    if seminar.seats_left == 0 and not seminar.waitlist_enabled:
-        return "seminar_full"
-    return None
+    data = dict(data)
+    told = {name: data.pop(name) for name in TOLD_FIELDS if name in data}
+    with write_transaction(runtime.sessions) as session:
+        seminar = owned_seminar(session, by, seminar_id, lock=True)
+        if seminar.status == SeminarStatus.CANCELLED:
+            raise SeminarCancelled()
+        if "starts_at" in told or "ends_at" in told:
+            told["starts_at"], told["ends_at"] = new_span(
+                seminar.starts_at, seminar.ends_at, new_start=told.get("starts_at"), new_end=told.get("ends_at"))
+        if seminar.status == SeminarStatus.DRAFT:
+            data.update(told)  # nobody to tell yet
+            told = {}
+        if "series_id" in data and data["series_id"] is not None:
+            owned_series(session, by, data["series_id"])
+        capacity = data.get("capacity", seminar.capacity)
+        if capacity is not None and capacity < seminar.seats_taken:
+            raise CapacityBelowTaken()
+        questions = data.pop("questions", None)
+        for name, value in data.items():
+            setattr(seminar, name, value)
+        if questions is not None:
+            _replace_questions(session, seminar, questions)
+        session.flush()
+        # More seats (or none limited any more) let waiting people move up.
+        fill_free_seats(session, seminar.id, now)
+        changed = sorted([*data, *(["questions"] if questions is not None else [])])
+        audit.record(session, by, "seminar.changed", "seminar", seminar.id, fields=changed)
+    if told:
+        move_seminar(runtime, seminar_id, now=now, by=by, **told)
+    return get_seminar(runtime, by, seminar_id)[0]
 
 
-def public_view(seminar: Seminar, settings: Settings, now: datetime | None = None) -> dict:
-    """The public representation of a seminar (no join link, no personal data)."""
-    reason = window_problem(seminar, now)
-    return {
-        "id": seminar.id,
-        "title": seminar.title,
-        "description": seminar.description,
-        "status": seminar.status.value,
-        "format": seminar.format,
-        "location": seminar.location,
-        "timezone": seminar.timezone,
-        "starts_at": seminar.starts_at,
-        "ends_at": seminar.ends_at,
-        "capacity": seminar.capacity,
-        "seats_left": seminar.seats_left,
-        "waitlist_enabled": seminar.waitlist_enabled,
-        "double_opt_in": seminar.double_opt_in,
-        "registration": {
-            "open": reason is None,
-            "reason": reason,
-            "opens_at": seminar.registration_opens_at,
-            "closes_at": seminar.closes_at,
-        },
-        "questions": [public_question(q) for q in seminar.questions],
-        "series": seminar.series,
-        "organiser": seminar.organiser,
-        "url": seminar_page_url(settings, seminar.id),
-    }
+def _replace_questions(session: Session, seminar: Seminar, questions: list[dict]) -> None:
+    # Answers are stored by question key, so earlier answers stay readable when
+    # a question keeps its key; the old rows must be gone before new ones reuse a key.
+    seminar.questions.clear()
+    session.flush()
+    seminar.questions.extend(Question(position=i, **question) for i, question in enumerate(questions))
+
+
+def publish_seminar(runtime: Runtime, by: Principal, seminar_id: int) -> Seminar:
+    """Publish a draft: it appears in the public list, the feeds and the embedded forms."""
+    with write_transaction(runtime.sessions) as session:
+        seminar = owned_seminar(session, by, seminar_id, lock=True)
+        if seminar.status == SeminarStatus.CANCELLED:
+            raise SeminarCancelled()
+        if seminar.status == SeminarStatus.DRAFT:
+            seminar.status = SeminarStatus.PUBLISHED
+            audit.record(session, by, "seminar.published", "seminar", seminar.id)
+    return get_seminar(runtime, by, seminar_id)[0]
+
+
+def delete_seminar(runtime: Runtime, by: Principal, seminar_id: int) -> None:
+    """Delete a seminar nobody registered for; one with registrations is cancelled instead."""
+    with write_transaction(runtime.sessions) as session:
+        seminar = owned_seminar(session, by, seminar_id, lock=True)
+        has_registrations = session.scalar(
+            select(func.count()).select_from(Registration).where(Registration.seminar_id == seminar.id)
+        )
+        if has_registrations:
+            raise SeminarHasRegistrations()
+        session.delete(seminar)
+        audit.record(session, by, "seminar.deleted", "seminar", seminar_id, title=seminar.title)
+
+
+def _counts(session: Session, seminar_ids: list[int]) -> dict[int, SeminarCounts]:
+    if not seminar_ids:
+        return {}
+    status = Registration.status
+    rows = session.execute(
+        select(
+            Registration.seminar_id,
+            func.count(case((status == RegistrationStatus.CONFIRMED, 1))),
+            func.count(case((status == RegistrationStatus.PENDING, 1))),
+            func.count(case((status == RegistrationStatus.WAITLISTED, 1))),
+            func.count(case((status == RegistrationStatus.CANCELLED, 1))),
+        )
+        .where(Registration.seminar_id.in_(seminar_ids))
+        .group_by(Registration.seminar_id)
+    )
+    return {seminar_id: SeminarCounts(*numbers) for seminar_id, *numbers in rows}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import signal
 import threading
 
@@ -14,8 +13,8 @@ from shared.redis_keys import scheduler_lock
 from shared.runtime import Runtime, make_runtime
 from shared.times import utcnow
 from services.registration.registrations import expire_unconfirmed
+from services.registration.retention import anonymise_due
 from services.scheduler.reminders import create_reminders
-from services.scheduler.retention import anonymise_due
 from services.scheduler.sweep import sweep_notifications
 
 log = logging.getLogger("scheduler")
@@ -36,8 +35,8 @@ def run_once(runtime: Runtime, now=None) -> dict[str, int]:
 def main() -> None:
     """Run the jobs every interval until SIGTERM or SIGINT."""
     configure_logging()
-    interval = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "60"))
     runtime = make_runtime(Settings.from_env())
+    interval = runtime.settings.scheduler_interval_seconds
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())

@@ -23,14 +23,14 @@ from shared.models import (
     Seminar,
     SeminarStatus,
 )
-from shared.outbox import add_notification, dispatch, reminder_key
+from shared.outbox import add_notification, reminder_key
 from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
 def create_reminders(runtime: Runtime, now: datetime) -> int:
-    """Write the reminders that are due at ``now`` and queue them; returns how many."""
+    """Write the reminders that are due at ``now`` (queued after the commit); returns how many."""
     with read_session(runtime.sessions) as session:
         upcoming = session.execute(
             select(Seminar.id, Seminar.starts_at, Seminar.reminder_offsets)
@@ -53,7 +53,6 @@ def create_reminders(runtime: Runtime, now: datetime) -> int:
         # Another scheduler wrote the same reminders first; nothing is lost.
         log.warning("reminders written concurrently; skipping this round")
         return 0
-    dispatch(runtime.sessions, runtime.broker, notification_ids)
     return len(notification_ids)
 
 

@@ -56,4 +56,5 @@ def sweep_notifications(runtime: Runtime, now: datetime) -> int:
         )
         # Stamp them now; dispatch clears the stamp again for what does not reach the queue.
         session.execute(update(Notification).where(Notification.id.in_(due)).values(enqueued_at=now))
-    return dispatch(runtime.sessions, runtime.broker, due)
+    # Queued here, not by the after-commit hook: what the sweep counts is what reached the queue.
+    return dispatch(runtime.engine, runtime.broker, due)

@@ -1,9 +1,12 @@
-"""The feed version: a counter in Redis that moves after every committed change feeds show.
+"""The content version: a counter in Redis that moves after every committed change of what the public sees.
 
-Session events watch the ORM for changed organisers, series, seminars and their
-questions, so no code path has to remember to invalidate the feeds or the
-registration service's public answers. Seat counts change through plain UPDATEs
-and are not in the feeds, so they do not move the version.
+The calendar service's feeds and the registration service's kept public answers
+and registration rules are built for one version and dropped when it moves, in
+every process within milliseconds (pub/sub). Session events watch the ORM for
+changed organisers, series, seminars and their questions, and the bump runs
+after the commit (``shared.db.after_commit``), so no code path has to remember
+to drop a cache. Seat counts change through plain UPDATEs and are no content:
+they do not move the version.
 """
 
 from __future__ import annotations
@@ -15,60 +18,55 @@ import time
 from itertools import chain
 
 import redis
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.db import after_commit, on_commit
 from shared.models import Organiser, Question, Seminar, Series
-from shared.redis_keys import feed_changes_channel, feed_version
+from shared.redis_keys import content_changes_channel, content_version
 
 log = logging.getLogger(__name__)
 
-# Questions are not in the feeds, but in the public answers and registration rules kept by the same version.
-FEED_CONTENT = (Organiser, Series, Seminar, Question)
-_CHANGED = "feeds_changed"
+# What public answers, feeds and kept registration rules are built from.
+PUBLIC_CONTENT = (Organiser, Series, Seminar, Question)
+# The after-commit topic of a change to public content.
+CONTENT_CHANGED = "content changed"
 
 
-def watch_feed_changes(sessions: sessionmaker[Session], client: redis.Redis) -> None:
-    """Bump the feed version after each commit that changed an organiser, series, seminar or question."""
+def watch_content_changes(sessions: sessionmaker[Session], engine: Engine, client: redis.Redis) -> None:
+    """Bump the content version after each commit that changed an organiser, series, seminar or question."""
 
     @event.listens_for(sessions, "before_flush")
     def _note(session, _flush_context, _instances):
-        if any(isinstance(obj, FEED_CONTENT) for obj in chain(session.new, session.dirty, session.deleted)):
-            session.info[_CHANGED] = True
+        if any(isinstance(obj, PUBLIC_CONTENT) for obj in chain(session.new, session.dirty, session.deleted)):
+            after_commit(session, CONTENT_CHANGED, True)
 
-    @event.listens_for(sessions, "after_commit")
-    def _bump(session):
-        if session.info.pop(_CHANGED, False):
-            bump_feed_version(client)
-
-    @event.listens_for(sessions, "after_rollback")
-    def _forget(session):
-        session.info.pop(_CHANGED, None)
+    on_commit(engine, CONTENT_CHANGED, lambda _changes: bump_content_version(client))
 
 
-def bump_feed_version(client: redis.Redis) -> int | None:
+def bump_content_version(client: redis.Redis) -> int | None:
     """Move the version and announce it; None if Redis is unreachable.
 
     The change is committed already; a missed bump only delays the feeds, and
     the registration service's kept answers and rules, until their copies expire
-    (see ``services.calendar_feed.cache`` and ``PUBLIC_CACHE_SECONDS``).
+    (``FEED_CACHE_SECONDS`` and ``PUBLIC_CACHE_SECONDS``).
     """
     try:
-        version = client.incr(feed_version())
-        client.publish(feed_changes_channel(), version)
+        version = client.incr(content_version())
+        client.publish(content_changes_channel(), version)
     except redis.RedisError as exc:
-        log.warning("could not bump the feed version: %s", exc.__class__.__name__)
+        log.warning("could not bump the content version: %s", exc.__class__.__name__)
         return None
     return version
 
 
-def current_feed_version(client: redis.Redis) -> int:
+def current_content_version(client: redis.Redis) -> int:
     """The version now (0 before the first change); raises RedisError when Redis is away."""
-    return int(client.get(feed_version()) or 0)
+    return int(client.get(content_version()) or 0)
 
 
-class FeedVersionWatcher:
-    """The feed version as this process knows it, kept current by Redis pub/sub.
+class ContentVersionWatcher:
+    """The content version as this process knows it, kept current by Redis pub/sub.
 
     While subscribed, reading the version costs no round trip: a bump reaches
     every process within milliseconds. While not subscribed (starting, Redis
@@ -85,12 +83,12 @@ class FeedVersionWatcher:
         self._client = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=2)
 
     def current(self) -> int:
-        """The current feed version."""
+        """The current content version."""
         if self._pid != os.getpid():
             self._start()
         if self._live:
             return self._version
-        return current_feed_version(self._client)
+        return current_content_version(self._client)
 
     def close(self) -> None:
         """Stop listening (the thread ends within its next wait)."""
@@ -101,7 +99,7 @@ class FeedVersionWatcher:
         self._pid = os.getpid()
         self._live = False
         self._client = redis.Redis.from_url(self._redis_url, socket_connect_timeout=1, socket_timeout=2)
-        threading.Thread(target=self._listen, name="feed-version", daemon=True).start()
+        threading.Thread(target=self._listen, name="content-version", daemon=True).start()
 
     def _listen(self) -> None:
         pid = os.getpid()
@@ -117,10 +115,10 @@ class FeedVersionWatcher:
         listener = redis.Redis.from_url(self._redis_url, socket_connect_timeout=1, socket_timeout=None)
         pubsub = listener.pubsub()
         try:
-            pubsub.subscribe(feed_changes_channel())
+            pubsub.subscribe(content_changes_channel())
             pubsub.get_message(timeout=5)  # the subscription's confirmation
             # Subscribed first, read second: a bump in between is in both, none is lost.
-            self._version = current_feed_version(self._client)
+            self._version = current_content_version(self._client)
             self._live = True
             quiet_since = time.monotonic()
             while self._pid == os.getpid() and not self._closed.is_set():

@@ -3,7 +3,7 @@
 Each change is one transaction that raises the seminar's SEQUENCE (so calendar
 apps replace their copy) and writes a notification row per participant; the
 mails are queued after the commit, and the feeds see the change through the
-feed version that every seminar change bumps (``shared.feed_version``).
+content version that every seminar change moves (``shared.content_version``).
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from shared.models import (
     Seminar,
     SeminarStatus,
 )
-from shared.outbox import add_notification, dispatch
+from shared.outbox import add_notification
 from shared.runtime import Runtime
 from shared.times import utcnow
 from services.registration import audit
-from services.registration.accounts import Principal
-from services.registration.registrations import RegistrationRefused
+from services.registration.ownership import owned_seminar
+from services.registration.principals import Principal
+from services.registration.refusals import SeminarCancelled
+from services.registration.seminar_times import new_span
 
 # Who hears of a new time or place: everyone who may still come.
 TOLD_OF_MOVES = ACTIVE
@@ -54,11 +56,10 @@ def move_seminar(
     """
     now = now or utcnow()
     with write_transaction(runtime.sessions) as session:
-        seminar = _changeable(session, seminar_id, by)
-        new_start = starts_at or seminar.starts_at
-        new_end = ends_at or (new_start + (seminar.ends_at - seminar.starts_at) if starts_at else seminar.ends_at)
-        if new_end <= new_start:
-            raise RegistrationRefused("ends_before_start", 422)
+        seminar = owned_seminar(session, by, seminar_id, lock=True)
+        if seminar.status == SeminarStatus.CANCELLED:
+            raise SeminarCancelled()
+        new_start, new_end = new_span(seminar.starts_at, seminar.ends_at, new_start=starts_at, new_end=ends_at)
         moved = (new_start, new_end) != (seminar.starts_at, seminar.ends_at)
         relocated = location is not _UNSET and location != seminar.location
         relinked = join_url is not _UNSET and join_url != seminar.join_url
@@ -80,7 +81,6 @@ def move_seminar(
         notification_ids = _tell_participants(
             session, seminar, told, NotificationKind.CHANGED, f"seq{seminar.sequence}:{now:%Y%m%dT%H%M%S.%f}"
         )
-    dispatch(runtime.sessions, runtime.broker, notification_ids)
     return notification_ids
 
 
@@ -94,7 +94,7 @@ def cancel_seminar(
     """
     now = now or utcnow()
     with write_transaction(runtime.sessions) as session:
-        seminar = _owned(session, seminar_id, by)
+        seminar = owned_seminar(session, by, seminar_id, lock=True)
         if seminar.status == SeminarStatus.CANCELLED:
             return []
         seminar.status = SeminarStatus.CANCELLED
@@ -104,23 +104,7 @@ def cancel_seminar(
         notification_ids = _tell_participants(session, seminar, ACTIVE, NotificationKind.SEMINAR_CANCELLED, "")
         if by is not None:
             audit.record(session, by, "seminar.cancelled", "seminar", seminar.id, told=len(notification_ids))
-    dispatch(runtime.sessions, runtime.broker, notification_ids)
     return notification_ids
-
-
-def _owned(session, seminar_id: int, by: Principal | None) -> Seminar:
-    # Another organiser's seminar answers exactly like a missing one.
-    seminar = session.get(Seminar, seminar_id, with_for_update=True)
-    if seminar is None or (by is not None and seminar.organiser_id != by.organiser_id):
-        raise RegistrationRefused("seminar_not_found", 404)
-    return seminar
-
-
-def _changeable(session, seminar_id: int, by: Principal | None) -> Seminar:
-    seminar = _owned(session, seminar_id, by)
-    if seminar.status == SeminarStatus.CANCELLED:
-        raise RegistrationRefused("seminar_cancelled")
-    return seminar
 
 
 def _tell_participants(session, seminar: Seminar, statuses, kind: NotificationKind, dedupe_key: str) -> list[int]:
