@@ -28,8 +28,8 @@ from sqlalchemy import insert
 
 from bench.report import Row, against, below, print_table
 from bench.stack import databases
-from services.registration.exports import export_attendees, registrations_query
-from services.registration.principals import Principal
+from services.registration.manage.exports import export_attendees, registrations_query
+from services.registration.accounts.principals import Principal
 from shared.db import make_engine, make_session_factory, read_session, write_transaction
 from shared.migrate import upgrade
 from shared.models import (

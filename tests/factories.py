@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from shared.db import read_session, write_transaction
 from shared.models import Account, Organiser, Role, Seminar, SeminarFormat, SeminarStatus, Series
 from shared.times import from_local, utcnow
-from services.registration.api_tokens import create_api_token
-from services.registration.members import create_account, grant_role
-from services.registration.principals import Principal
+from services.registration.accounts.api_tokens import create_api_token
+from services.registration.accounts.members import create_account, grant_role
+from services.registration.accounts.principals import Principal
 
 _numbers = itertools.count(1)
 

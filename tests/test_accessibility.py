@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from services.registration.registrations import register
+from services.registration.domain.registrations import register
 from shared.db import read_session, write_transaction
 from shared.demo import common_questions
 from shared.links import participant_page_url

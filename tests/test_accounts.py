@@ -9,9 +9,9 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
-from services.registration.logins import authenticate, change_password, session_account
-from services.registration.members import AccountExists, create_account, grant_role, organisers_of
-from services.registration.passwords import PasswordTooShort
+from services.registration.accounts.logins import authenticate, change_password, session_account
+from services.registration.accounts.members import AccountExists, create_account, grant_role, organisers_of
+from services.registration.accounts.passwords import PasswordTooShort
 from shared.db import read_session, write_transaction
 from shared.models import Account, Organiser, Role
 from tests.conftest import service_env

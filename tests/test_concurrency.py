@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
-from services.registration.registrations import cancel_registration
+from services.registration.domain.registrations import cancel_registration
 from shared.db import read_session, write_transaction
 from shared.models import Registration, RegistrationStatus, Seminar
 from tests.conftest import service_env

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 import openpyxl
 import pytest
 
-from services.registration.exports import ROWS_PER_CHUNK, export_attendees
-from services.registration.refusals import SeminarNotFound, SeriesNotFound
+from services.registration.manage.exports import ROWS_PER_CHUNK, export_attendees
+from services.registration.domain.refusals import SeminarNotFound, SeriesNotFound
 from shared.db import write_transaction
 from shared.models import Question, QuestionKind, RegistrationStatus, Seminar
 from tests.factories import berlin, make_organiser, make_registration, make_seminar, make_series, principal

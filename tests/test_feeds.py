@@ -12,8 +12,8 @@ import vobject
 from sqlalchemy import event
 
 from services.calendar_feed import create_app
-from services.registration.seminar_changes import cancel_seminar, move_seminar
-from services.registration.registrations import confirm_address, register, renew_feed_link
+from services.registration.domain.seminar_changes import cancel_seminar, move_seminar
+from services.registration.domain.registrations import confirm_address, register, renew_feed_link
 from shared.db import read_session, write_transaction
 from shared.links import personal_feed_url
 from shared.models import Registration, SeminarFormat

@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from services.notifications.delivery import Outcome, deliver
 from shared.outbox import reminder_key
-from services.registration.seminar_changes import cancel_seminar, move_seminar
-from services.registration.registrations import register
+from services.registration.domain.seminar_changes import cancel_seminar, move_seminar
+from services.registration.domain.registrations import register
 from shared.db import read_session, write_transaction
 from shared.ical import seminar_uid
 from shared.models import (

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.calendar_feed import create_app as create_feed_app
-from services.registration.api_tokens import create_api_token, revoke_api_token
+from services.registration.accounts.api_tokens import create_api_token, revoke_api_token
 from shared.db import read_session, write_transaction
 from shared.models import (
     AuditEvent,

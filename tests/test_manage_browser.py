@@ -8,7 +8,7 @@ import re
 import openpyxl
 import pytest
 
-from services.registration.registrations import register
+from services.registration.domain.registrations import register
 from shared.db import write_transaction
 from shared.models import Role
 from tests.browser import axe_violations, describe_violations, open_page

@@ -13,10 +13,10 @@ import pytest
 from flask import url_for
 from sqlalchemy import select
 
-from services.registration import limits as limits_module
-from services.registration.api_tokens import create_api_token
-from services.registration.manage_forms import reminder_minutes, reminder_text
-from services.registration.registrations import register
+from services.registration.web import limits as limits_module
+from services.registration.accounts.api_tokens import create_api_token
+from services.registration.manage.forms import reminder_minutes, reminder_text
+from services.registration.domain.registrations import register
 from shared.db import read_session, write_transaction
 from shared.models import (
     ApiToken,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from services.calendar_feed import create_app as create_calendar_app
 from services.registration import create_app as create_registration_app
-from services.registration.registrations import register
+from services.registration.domain.registrations import register
 from shared.db import read_session, write_transaction
 from shared.logs import JsonFormatter
 from shared.messages import MAIL_QUEUE, SEND_NOTIFICATION, enqueue

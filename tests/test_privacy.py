@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from services.calendar_feed import create_app as create_feed_app
 from services.notifications.delivery import Outcome, deliver
-from services.registration.seminars import get_seminar
-from services.registration.registrations import register
+from services.registration.domain.seminars import get_seminar
+from services.registration.domain.registrations import register
 from services.scheduler.__main__ import run_once
 from shared.db import read_session, write_transaction
 from shared.links import participant_page_url, personal_feed_url

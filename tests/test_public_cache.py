@@ -6,8 +6,8 @@ from shared.db import write_transaction
 from shared.content_version import ContentVersionWatcher
 from shared.models import Organiser, Question, QuestionKind, Seminar, SeminarStatus
 from services.registration import create_app
-from services.registration.public_cache import PublicAnswers
-from services.registration.registrations import register
+from services.registration.web.public_cache import PublicAnswers
+from services.registration.domain.registrations import register
 from tests.factories import make_organiser, make_seminar, person
 from tests.servers import wait_until
 

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select, update
 
 from services.registration import create_app
-from services.registration.consent import CONSENT_VERSION
-from services.registration.public_cache import PublicAnswers
-from services.registration.refusals import AnswersInvalid, RegistrationClosed, SeminarCancelled, SeminarFull
-from services.registration.registrations import (
+from services.registration.domain.consent import CONSENT_VERSION
+from services.registration.web.public_cache import PublicAnswers
+from services.registration.domain.refusals import AnswersInvalid, RegistrationClosed, SeminarCancelled, SeminarFull
+from services.registration.domain.registrations import (
     cancel_registration,
     confirm_address,
     expire_unconfirmed,
@@ -289,7 +289,7 @@ def test_too_many_posts_from_one_ip_get_429(settings, runtime):
 
 
 def test_limits_count_per_window_and_let_registrations_through_when_redis_is_away(settings, runtime):
-    from services.registration.limits import RegistrationLimits, Rule, parse_rules
+    from services.registration.web.limits import RegistrationLimits, Rule, parse_rules
     from tests.servers import free_port
 
     assert parse_rules("ip", "30/minute;300/hour") == [Rule("ip", 30, 60), Rule("ip", 300, 3600)]

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from services.notifications.delivery import Outcome, deliver
-from services.registration.seminar_changes import cancel_seminar, move_seminar
-from services.registration.registrations import cancel_registration
+from services.registration.domain.seminar_changes import cancel_seminar, move_seminar
+from services.registration.domain.registrations import cancel_registration
 from services.scheduler.__main__ import run_once
 from services.scheduler.reminders import create_reminders
 from shared.db import read_session, write_transaction

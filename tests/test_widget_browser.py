@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from scripts.local_ports import free_port
-from services.registration.views import embed_snippets
+from services.registration.manage.views import embed_snippets
 from shared.db import read_session, write_transaction
 from shared.models import Question, QuestionKind, Registration
 from tests.browser import axe_violations, describe_violations, is_focused, open_page, serve, tab_to

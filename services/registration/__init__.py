@@ -11,11 +11,11 @@ from shared.logs import configure_logging, install_request_logging
 from shared.metrics import install_metrics
 from shared.problems import Refusal
 from shared.runtime import make_runtime
-from services.registration.auth import configure_sessions
-from services.registration.context import template_helpers
-from services.registration.errors import ProblemApi, refusal_response
-from services.registration.limits import install_limits
-from services.registration.public_cache import PublicAnswers
+from services.registration.manage.auth import configure_sessions
+from services.registration.web.context import template_helpers
+from services.registration.web.errors import ProblemApi, refusal_response
+from services.registration.web.limits import install_limits
+from services.registration.web.public_cache import PublicAnswers
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -23,7 +23,9 @@ MAX_BODY_BYTES = 64 * 1024
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the registration app; tests pass their own settings."""
     settings = settings or Settings.from_env()
-    app = Flask(__name__)
+    # The templates every page extends (base, error) are the web plumbing's; public and
+    # manage bring their own (their blueprints' template folders).
+    app = Flask(__name__, template_folder="web/templates")
     app.json.sort_keys = False
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -47,12 +49,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     install_request_logging(app)
     install_metrics(app, "registration")
 
-    from services.registration.api import api as public_api
-    from services.registration.embed import embed
-    from services.registration.manage_api import manage_api
-    from services.registration.manage_pages import manage_pages
-    from services.registration.origins import install_origin_checks
-    from services.registration.pages import pages
+    from services.registration.public.api import api as public_api
+    from services.registration.public.embed import embed
+    from services.registration.manage.api import manage_api
+    from services.registration.manage.pages import manage_pages
+    from services.registration.web.origins import install_origin_checks
+    from services.registration.public.pages import pages
 
     configure_sessions(app, settings)
     rest = ProblemApi(app)

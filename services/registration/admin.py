@@ -23,8 +23,8 @@ from shared.db import read_session, write_transaction
 from shared.models import Account, Organiser, Role
 from shared.problems import Refusal
 from shared.runtime import Runtime, make_runtime
-from services.registration.logins import change_password
-from services.registration.members import create_account, grant_role
+from services.registration.accounts.logins import change_password
+from services.registration.accounts.members import create_account, grant_role
 
 
 class PasswordsDiffer(Refusal):

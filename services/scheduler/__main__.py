@@ -12,8 +12,8 @@ from shared.logs import bind, configure_logging, unbind
 from shared.redis_keys import scheduler_lock
 from shared.runtime import Runtime, make_runtime
 from shared.times import utcnow
-from services.registration.registrations import expire_unconfirmed
-from services.registration.retention import anonymise_due
+from services.registration.domain.registrations import expire_unconfirmed
+from services.registration.domain.retention import anonymise_due
 from services.scheduler.reminders import create_reminders
 from services.scheduler.sweep import sweep_notifications
 

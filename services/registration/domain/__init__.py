@@ -1,0 +1,1 @@
+"""The rules of seminars and registrations, one module each; every change is one transaction, owned by its function."""

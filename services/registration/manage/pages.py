@@ -1,0 +1,587 @@
+"""Organiser web pages under /manage: log in, seminars, attendees, exports, series, tokens, settings, data protection.
+
+Routes are thin. A post checks the CSRF token first, then the session's role
+(``auth.page_principal``: another organiser's pages are 404, a role too low 403),
+turns the form fields into the input of the organiser API's schemas and calls one
+domain function. What the domain refuses becomes the error page with its status
+and text, or an error next to the form field it concerns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    json,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from marshmallow import ValidationError
+from werkzeug.exceptions import (
+    HTTPException,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    UnprocessableEntity,
+)
+
+from shared.i18n import LANGUAGES, N_
+from shared.links import seminar_feed_url, seminar_page_url, series_feed_url
+from shared.models import ACTIVE, RegistrationStatus, Role
+from shared.problems import Refusal
+from shared.times import format_day, local
+from services.registration.domain import waiting_list
+from services.registration.accounts.api_tokens import create_api_token, list_api_tokens, revoke_api_token
+from services.registration.domain.attendees import get_registration, list_registrations, notifications_of, resend_mail
+from services.registration.accounts.audit import recent_events
+from services.registration.manage.auth import (
+    CSRF_FIELD,
+    check_csrf,
+    csrf_token,
+    current_account,
+    log_in,
+    log_out,
+    page_principal,
+)
+from services.registration.web.context import current_runtime, page_language, page_plural, page_text
+from services.registration.domain.data_requests import erase_person
+from services.registration.manage.exports import STATUS_LABELS
+from services.registration.manage.labels import (
+    AUDIT_ACTIONS,
+    MAIL_KINDS,
+    MAIL_STATUSES,
+    ROLES,
+    SEMINAR_FORMATS,
+    SEMINAR_STATUSES,
+    label,
+)
+from services.registration.web.limits import RegistrationLimits
+from services.registration.accounts.logins import authenticate
+from services.registration.manage.forms import (
+    FormInvalid,
+    blank_seminar,
+    form_errors,
+    load,
+    messages,
+    move_input,
+    organiser_input,
+    present_move_values,
+    seminar_input,
+    seminar_values,
+)
+from services.registration.manage.schemas import (
+    ExportQuery,
+    PersonErase,
+    PersonReport,
+    SeriesInput,
+    TokenInput,
+)
+from services.registration.accounts.members import organisers_of
+from services.registration.domain.organisers import ORGANISER_SETTINGS, get_organiser, update_organiser
+from services.registration.domain.registrations import STATUS_MAIL, cancel_registration
+from services.registration.domain.retention import anonymise_after
+from services.registration.domain.seminar_changes import cancel_seminar, move_seminar
+from services.registration.domain.seminars import create_seminar, get_seminar, list_seminars, publish_seminar, update_seminar
+from services.registration.domain.series import create_series, list_series
+from services.registration.manage.views import REPORT_FILENAME, attendee_export, embed_snippets, person_report_view
+
+manage_pages = Blueprint("manage_pages", __name__, url_prefix="/manage", template_folder="templates")
+VIEW, EDIT, ADMIN = Role.VIEWER, Role.EDITOR, Role.ADMIN
+
+# Guessing passwords must be slow: per client address and per login name.
+LOGIN_LIMIT_PER_IP = "10/minute;50/hour"
+LOGIN_LIMIT_PER_EMAIL = "5/minute"
+# Attendee lists are personal data: never cached, never framed, no address sent to other sites.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+COMMON_ZONES = ("Europe/Berlin", "Europe/Vienna", "Europe/Zurich", "Europe/London", "UTC")
+
+
+def manage_url(endpoint: str, **values) -> str:
+    """url_for that keeps a language chosen with ?lang= from page to page."""
+    chosen = request.values.get("lang")
+    if chosen in LANGUAGES:
+        values.setdefault("lang", chosen)
+    return url_for(endpoint, **values)
+
+
+def _done(message: str, endpoint: str, **values) -> Response:
+    """Say what happened on the next page (post, redirect, get); ``message`` is already translated."""
+    flash(message)
+    return redirect(manage_url(endpoint, **values))
+
+
+# --- set-up, headers, errors ------------------------------------------------------------------
+
+
+@manage_pages.record_once
+def _set_up_login_limits(state) -> None:
+    """Count logins like registration posts (same Redis script), with the login's own rules."""
+    runtime = state.app.extensions["runtime"]
+    rules = runtime.settings.with_overrides(rate_limit_per_ip=LOGIN_LIMIT_PER_IP,
+                                            rate_limit_per_email=LOGIN_LIMIT_PER_EMAIL)
+    state.app.extensions["manage_login_limits"] = RegistrationLimits(runtime.redis, rules, purpose="login")
+
+
+@manage_pages.after_app_request
+def _private(response: Response) -> Response:
+    """Every answer under /manage (error pages too) is kept out of caches, frames and referrers."""
+    if request.path == "/manage" or request.path.startswith("/manage/"):
+        response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+@manage_pages.context_processor
+def _helpers() -> dict:
+    """What the organiser templates use besides t(), lang and when() of the public pages."""
+    language = page_language()
+    return {
+        "manage_url": manage_url,
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": csrf_token,
+        "account": current_account(),
+        "label": lambda names, key: label(language, names, key),
+        "local_time": lambda moment, zone: local(moment, zone).strftime("%d.%m.%Y %H:%M") if moment else "",
+        "long_date": lambda day: format_day(day, language),
+        "SEMINAR_STATUSES": SEMINAR_STATUSES, "SEMINAR_FORMATS": SEMINAR_FORMATS, "MAIL_KINDS": MAIL_KINDS,
+        "MAIL_STATUSES": MAIL_STATUSES, "ROLES": ROLES, "AUDIT_ACTIONS": AUDIT_ACTIONS,
+        "anonymise_after": anonymise_after,
+        "embed_snippets": embed_snippets,
+        "REGISTRATION_STATUSES": STATUS_LABELS,
+    }
+
+
+@manage_pages.errorhandler(Unauthorized)
+def _to_login(_error) -> Response:
+    """Not logged in: the login page, which leads back to the page asked for."""
+    next_path = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(manage_url("manage_pages.login_form", next=next_path))
+
+
+# --- logging in and out --------------------------------------------------------------------------
+
+
+def _safe_next(target: str | None) -> str:
+    """A page of this site under /manage to go on to; anything else (another site) goes home."""
+    home = url_for("manage_pages.home")
+    if not target or not target.isprintable() or "\\" in target:
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/manage/"):
+        return home
+    return target
+
+
+@manage_pages.get("/login")
+def login_form():
+    """The login form; someone already logged in goes on."""
+    if current_account() is not None:
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("manage/login.html", next=request.args.get("next", ""), email="")
+
+
+@manage_pages.post("/login")
+def login():
+    """Log in with email address and password (rate limited per address and per client)."""
+    check_csrf()
+    wait = current_app.extensions["manage_login_limits"].seconds_to_wait()
+    if wait is not None:
+        raise TooManyRequests(retry_after=wait)
+    email = request.form.get("email", "")
+    account = authenticate(current_runtime(), email, request.form.get("password", ""))
+    if account is None:
+        # One message for an unknown address and a wrong password: nobody learns which accounts exist.
+        return render_template("manage/login.html", failed=True, next=request.form.get("next", ""), email=email)
+    log_in(account)
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@manage_pages.post("/logout")
+def logout():
+    """Log out."""
+    check_csrf()
+    log_out()
+    return _done(page_text("Sie sind abgemeldet."), "manage_pages.login_form")
+
+
+@manage_pages.get("/")
+def home():
+    """The organisers the account works for; with only one, its seminars straight away."""
+    account = current_account()
+    if account is None:
+        raise Unauthorized()
+    organisers = organisers_of(current_runtime(), account.id)
+    if len(organisers) == 1:
+        return redirect(manage_url("manage_pages.seminars", org=organisers[0][0].slug))
+    return render_template("manage/home.html", organisers=organisers)
+
+
+@manage_pages.get("/manage.css")
+def stylesheet():
+    """Layout of the organiser pages (wide tables, buttons) on top of the public pages' style."""
+    return Response(render_template("manage/manage.css"), mimetype="text/css")
+
+
+# --- seminars ----------------------------------------------------------------------------------
+
+
+def _render(template: str, org: str, by, status: int = 200, **context):
+    """A page of one organiser, with its name and the role's navigation."""
+    organiser = get_organiser(current_runtime(), by)
+    return render_template(template, org=org, organiser=organiser, role=by.role, **context), status
+
+
+@manage_pages.get("/<org>/")
+def seminars(org: str):
+    """The organiser's seminars, latest first, with seats, waiting list and unconfirmed ones."""
+    by = page_principal(org, VIEW)
+    return _render("manage/seminars.html", org, by, rows=list_seminars(current_runtime(), by))
+
+
+@manage_pages.get("/<org>/seminars/new")
+def new_seminar(org: str):
+    """An empty seminar form."""
+    by = page_principal(org, EDIT)
+    return _seminar_form(org, by, None, blank_seminar(current_runtime().settings.default_timezone))
+
+
+@manage_pages.post("/<org>/seminars/new")
+def save_new_seminar(org: str):
+    """Create a seminar from the form (a draft unless "publish" is ticked)."""
+    check_csrf()
+    by = page_principal(org, EDIT)
+    try:
+        seminar = create_seminar(current_runtime(), by, seminar_input(request.form, creating=True))
+    except (FormInvalid, Refusal) as problem:
+        return _seminar_form(org, by, None, request.form, form_errors(problem), status=problem.status)
+    return _done(page_text("Das Seminar ist angelegt."),
+                 "manage_pages.seminar", org=org, seminar_id=seminar.id)
+
+
+@manage_pages.get("/<org>/seminars/<int:seminar_id>/edit")
+def edit_seminar(org: str, seminar_id: int):
+    """The seminar form, filled in."""
+    by = page_principal(org, EDIT)
+    seminar, _counts = get_seminar(current_runtime(), by, seminar_id)
+    return _seminar_form(org, by, seminar, seminar_values(seminar))
+
+
+@manage_pages.post("/<org>/seminars/<int:seminar_id>/edit")
+def save_seminar(org: str, seminar_id: int):
+    """Save the seminar form; a new time or place of a published seminar is sent to its participants."""
+    check_csrf()
+    by = page_principal(org, EDIT)
+    seminar, _counts = get_seminar(current_runtime(), by, seminar_id)
+    try:
+        update_seminar(current_runtime(), by, seminar_id, seminar_input(request.form, creating=False))
+    except (FormInvalid, Refusal) as problem:
+        return _seminar_form(org, by, seminar, request.form, form_errors(problem), status=problem.status)
+    return _done(page_text("Die Änderungen sind gespeichert."),
+                 "manage_pages.seminar", org=org, seminar_id=seminar_id)
+
+
+def _seminar_form(org: str, by, seminar, values, errors=None, status: int = 200):
+    """The seminar form (new when ``seminar`` is None) with its choices and any errors."""
+    current_zone = values.get("timezone")
+    zones = list(COMMON_ZONES) + ([current_zone] if current_zone and current_zone not in COMMON_ZONES else [])
+    choices = {
+        "series": [(item.id, item.title) for item in list_series(current_runtime(), by)],
+        "zones": [(zone, zone) for zone in zones],
+        "formats": [(kind.value, page_text(name)) for kind, name in SEMINAR_FORMATS.items()],
+    }
+    return _render("manage/seminar_form.html", org, by, status, seminar=seminar, values=values,
+                   errors=messages(errors or {}), choices=choices)
+
+
+@manage_pages.get("/<org>/seminars/<int:seminar_id>")
+def seminar(org: str, seminar_id: int):
+    """A seminar: facts, counts, actions, attendee table with filters, exports, links to copy."""
+    by = page_principal(org, VIEW)
+    return _seminar_page(org, by, seminar_id)
+
+
+def _seminar_page(org: str, by, seminar_id: int, move_values=None, move_errors=None, status: int = 200):
+    """The seminar page with the attendee table filtered as the query asks."""
+    runtime = current_runtime()
+    seminar, counts = get_seminar(runtime, by, seminar_id)
+    chosen = _status_filter()
+    search = request.args.get("q", "").strip()
+    total, registrations = list_registrations(
+        runtime, by, seminar_id, statuses=[chosen] if chosen else None, search=search)
+    settings = runtime.settings
+    links = {
+        "page": seminar_page_url(settings, seminar.id),
+        "feed": seminar_feed_url(settings, seminar.id),
+        "series_feed": series_feed_url(settings, seminar.series.slug) if seminar.series else None,
+    }
+    return _render("manage/seminar.html", org, by, status, seminar=seminar, counts=counts, total=total,
+                   registrations=registrations, mails=notifications_of, chosen=chosen, search=search,
+                   statuses=list(RegistrationStatus), links=links, active=ACTIVE, resendable=STATUS_MAIL,
+                   move_values=move_values or present_move_values(seminar), move_errors=messages(move_errors or {}))
+
+
+def _status_filter() -> RegistrationStatus | None:
+    """The status chosen in the attendee filter (an unknown one shows everybody)."""
+    try:
+        return RegistrationStatus(request.args.get("status", ""))
+    except ValueError:
+        return None
+
+
+@manage_pages.post("/<org>/seminars/<int:seminar_id>/publish")
+def publish(org: str, seminar_id: int):
+    """Publish a draft."""
+    check_csrf()
+    by = page_principal(org, EDIT)
+    publish_seminar(current_runtime(), by, seminar_id)
+    return _done(page_text("Das Seminar ist veröffentlicht."),
+                 "manage_pages.seminar", org=org, seminar_id=seminar_id)
+
+
+@manage_pages.post("/<org>/seminars/<int:seminar_id>/move")
+def move(org: str, seminar_id: int):
+    """Move a seminar to a new time or place, or give it a new join link; participants are told."""
+    check_csrf()
+    by = page_principal(org, EDIT)
+    seminar, _counts = get_seminar(current_runtime(), by, seminar_id)
+    try:
+        told = move_seminar(current_runtime(), seminar_id, by=by, **move_input(request.form, seminar.timezone))
+    except (FormInvalid, Refusal) as problem:
+        errors = form_errors(problem, {"ends_before_start": "move_end_time"})
+        return _seminar_page(org, by, seminar_id, request.form, errors, status=problem.status)
+    return _done(page_plural("Gespeichert. %(count)s Mail an Teilnehmende wird gesendet.",
+                             "Gespeichert. %(count)s Mails an Teilnehmende werden gesendet.", len(told)),
+                 "manage_pages.seminar", org=org, seminar_id=seminar_id)
+
+
+@manage_pages.get("/<org>/seminars/<int:seminar_id>/cancel")
+def cancel_question(org: str, seminar_id: int):
+    """Ask before cancelling: it cannot be undone and mails every participant."""
+    by = page_principal(org, EDIT)
+    seminar, counts = get_seminar(current_runtime(), by, seminar_id)
+    return _render("manage/cancel_seminar.html", org, by, seminar=seminar, counts=counts)
+
+
+@manage_pages.post("/<org>/seminars/<int:seminar_id>/cancel")
+def cancel(org: str, seminar_id: int):
+    """Cancel the seminar: everyone registered or waiting gets the cancellation mail."""
+    check_csrf()
+    by = page_principal(org, EDIT)
+    told = cancel_seminar(current_runtime(), seminar_id, by=by)
+    return _done(page_plural("Das Seminar ist abgesagt. %(count)s Person wird benachrichtigt.",
+                             "Das Seminar ist abgesagt. %(count)s Personen werden benachrichtigt.", len(told)),
+                 "manage_pages.seminar", org=org, seminar_id=seminar_id)
+
+
+@manage_pages.get("/<org>/seminars/<int:seminar_id>/export.<any(csv, xlsx):fmt>")
+def export_seminar(org: str, seminar_id: int, fmt: str):
+    """The seminar's attendee list as CSV or XLSX, with the status filter of the table."""
+    by = page_principal(org, VIEW)
+    return attendee_export(by, "seminar", seminar_id, fmt, _export_filters())
+
+
+# --- registrations ------------------------------------------------------------------------------
+
+# What the buttons of the attendee table do, and what the page says afterwards.
+REGISTRATION_ACTIONS: dict[str, tuple[Callable, str]] = {
+    "cancel": (lambda runtime, by, registration_id: cancel_registration(runtime, registration_id, by=by),
+               N_("Die Anmeldung ist storniert.")),
+    "promote": (waiting_list.promote, N_("Die Person ist nachgerückt und wird benachrichtigt.")),
+    "resend": (resend_mail, N_("Die Mail wird erneut gesendet.")),
+}
+
+
+@manage_pages.post("/<org>/registrations/<int:registration_id>/<any(cancel, promote, resend):action>")
+def registration_action(org: str, registration_id: int, action: str):
+    """Cancel a registration, move a waiting person up, or send their last mail again."""
+    check_csrf()
+    by = page_principal(org, EDIT)
+    # Found first, so that the page can go back to its seminar (and another organiser's is 404).
+    seminar_id = get_registration(current_runtime(), by, registration_id).seminar_id
+    act, done = REGISTRATION_ACTIONS[action]
+    act(current_runtime(), by, registration_id)
+    return _done(page_text(done), "manage_pages.seminar", org=org, seminar_id=seminar_id, _anchor="attendees",
+                 status=request.args.get("status") or None, q=request.args.get("q") or None)
+
+
+# --- series -----------------------------------------------------------------------------------
+
+
+@manage_pages.get("/<org>/series")
+def series(org: str):
+    """The organiser's series with their feeds and exports; editors create new ones here."""
+    by = page_principal(org, VIEW)
+    return _series_page(org, by, {})
+
+
+@manage_pages.post("/<org>/series")
+def save_new_series(org: str):
+    """Create a series."""
+    check_csrf()
+    by = page_principal(org, EDIT)
+    try:
+        data = load(SeriesInput(), {name: request.form.get(name, "") for name in ("slug", "title", "description")})
+        create_series(current_runtime(), by, data)
+    except (FormInvalid, Refusal) as problem:
+        return _series_page(org, by, request.form, form_errors(problem), status=problem.status)
+    return _done(page_text("Die Reihe ist angelegt."), "manage_pages.series", org=org)
+
+
+def _series_page(org: str, by, values, errors=None, status: int = 200):
+    """The series list with the form for a new one."""
+    settings = current_runtime().settings
+    rows = [(item, series_feed_url(settings, item.slug)) for item in list_series(current_runtime(), by)]
+    return _render("manage/series.html", org, by, status, rows=rows, values=values, errors=messages(errors or {}))
+
+
+@manage_pages.get("/<org>/series/<int:series_id>/export.<any(csv, xlsx):fmt>")
+def export_series(org: str, series_id: int, fmt: str):
+    """The attendees of every seminar of a series as CSV or XLSX."""
+    by = page_principal(org, VIEW)
+    return attendee_export(by, "series", series_id, fmt, _export_filters())
+
+
+def _export_filters() -> dict:
+    """Status, delimiter and language of an export link as ExportQuery's data."""
+    raw = {"status": [status for status in request.args.getlist("status") if status],
+           "delimiter": request.args.get("delimiter", ";"), "lang": page_language()}
+    try:
+        return ExportQuery().load(raw)
+    except ValidationError:
+        raise UnprocessableEntity() from None
+
+
+# --- admins: tokens, audit log, settings ------------------------------------------------------------
+
+
+@manage_pages.get("/<org>/tokens")
+def tokens(org: str):
+    """The organiser's API tokens and a form for a new one (admins)."""
+    by = page_principal(org, ADMIN)
+    return _tokens_page(org, by, {})
+
+
+@manage_pages.post("/<org>/tokens")
+def create_token(org: str):
+    """Create an API token and show it this one time."""
+    check_csrf()
+    by = page_principal(org, ADMIN)
+    try:
+        data = load(TokenInput(), {"name": request.form.get("name", ""), "role": request.form.get("role", "")})
+    except FormInvalid as invalid:
+        return _tokens_page(org, by, request.form, invalid.errors, status=422)
+    _token_id, token = create_api_token(current_runtime(), by.organiser_id, data["name"], data["role"], by=by)
+    return _render("manage/token_created.html", org, by, 201, token=token, name=data["name"], token_role=data["role"])
+
+
+def _tokens_page(org: str, by, values, errors=None, status: int = 200):
+    """The token list with the form for a new one."""
+    rows = list_api_tokens(current_runtime(), by.organiser_id)
+    return _render("manage/tokens.html", org, by, status, rows=rows, values=values, errors=messages(errors or {}),
+                   roles=list(Role), zone=current_runtime().settings.default_timezone)
+
+
+@manage_pages.post("/<org>/tokens/<int:token_id>/revoke")
+def revoke_token(org: str, token_id: int):
+    """Revoke a token: the integration using it stops working at once."""
+    check_csrf()
+    by = page_principal(org, ADMIN)
+    if not revoke_api_token(current_runtime(), by.organiser_id, token_id, by=by):
+        raise _problem(NotFound(), "token_not_found")
+    return _done(page_text("Das Token ist widerrufen."), "manage_pages.tokens", org=org)
+
+
+@manage_pages.get("/<org>/audit")
+def audit(org: str):
+    """Who changed, cancelled or exported what, newest first (admins)."""
+    by = page_principal(org, ADMIN)
+    return _render("manage/audit.html", org, by, events=recent_events(current_runtime(), by.organiser_id),
+                   zone=current_runtime().settings.default_timezone)
+
+
+@manage_pages.get("/<org>/settings")
+def settings(org: str):
+    """The organiser's settings (admins)."""
+    by = page_principal(org, ADMIN)
+    organiser = get_organiser(current_runtime(), by)
+    values = {name: getattr(organiser, name) or "" for name in ORGANISER_SETTINGS}
+    values["allowed_origins"] = "\n".join(organiser.allowed_origins or [])
+    return _render("manage/settings.html", org, by, values=values, errors={})
+
+
+@manage_pages.post("/<org>/settings")
+def save_settings(org: str):
+    """Save name, contact, privacy link, website, partner origins and retention days."""
+    check_csrf()
+    by = page_principal(org, ADMIN)
+    try:
+        update_organiser(current_runtime(), by, organiser_input(request.form))
+    except FormInvalid as invalid:
+        return _render("manage/settings.html", org, by, 422, values=request.form, errors=messages(invalid.errors))
+    return _done(page_text("Die Einstellungen sind gespeichert."),
+                 "manage_pages.settings", org=org)
+
+
+# --- admins: requests from a person (DSGVO Art. 15 and 17) -------------------------------------------
+
+
+@manage_pages.get("/<org>/privacy")
+def privacy_page(org: str):
+    """The retention rules and the forms for a person's report and erasure (admins)."""
+    by = page_principal(org, ADMIN)
+    return _render("manage/privacy.html", org, by, values={}, errors={})
+
+
+@manage_pages.post("/<org>/privacy/report")
+def privacy_report(org: str):
+    """Everything stored about an address, as a JSON file to hand to the person."""
+    check_csrf()
+    by = page_principal(org, ADMIN)
+    try:
+        email = _person_email("report_email")
+    except FormInvalid as invalid:
+        return _render("manage/privacy.html", org, by, 422, values=request.form, errors=messages(invalid.errors))
+    report = PersonReport().dump(person_report_view(by, email))
+    response = Response(json.dumps(report, ensure_ascii=False, indent=2), mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{REPORT_FILENAME}"'
+    return response
+
+
+@manage_pages.post("/<org>/privacy/erase")
+def privacy_erase(org: str):
+    """Anonymise all the organiser's registrations of an address; seats go to the waiting list."""
+    check_csrf()
+    by = page_principal(org, ADMIN)
+    try:
+        email = _person_email("erase_email")
+    except FormInvalid as invalid:
+        return _render("manage/privacy.html", org, by, 422, values=request.form, errors=messages(invalid.errors))
+    count = erase_person(current_runtime(), by, email)
+    return _done(page_plural("%(count)s Anmeldung anonymisiert.", "%(count)s Anmeldungen anonymisiert.", count),
+                 "manage_pages.privacy_page", org=org)
+
+
+def _person_email(field: str) -> str:
+    """The address of a privacy form (each form names its field, as both are on one page)."""
+    return load(PersonErase(), {"email": request.form.get(field, "")}, renamed={"email": field})["email"]
+
+
+def _problem(error: HTTPException, code: str) -> HTTPException:
+    """An HTTP error whose page names this problem of shared.problems."""
+    error.problem_code = code
+    return error

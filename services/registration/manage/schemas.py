@@ -1,0 +1,319 @@
+"""Marshmallow schemas of the organiser API (/api/v1/manage); they also generate its OpenAPI part."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+
+from shared.i18n import LANGUAGES
+from shared.models import (
+    MAX_ID,
+    NotificationKind,
+    NotificationStatus,
+    QuestionKind,
+    RegistrationStatus,
+    Role,
+    SeminarFormat,
+    SeminarStatus,
+)
+from services.registration.web.origins import ORIGIN_SHAPE
+from services.registration.web.schema_fields import CODES, QuestionOption, required_text, text
+from services.registration.domain.seminar_times import ends_before_start
+
+SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="invalid_slug")
+ORIGIN = validate.Regexp(ORIGIN_SHAPE, error="invalid_origin")
+URL = validate.URL(require_tld=False, schemes={"http", "https"}, error="invalid_url")
+_ZONES = frozenset(available_timezones())
+
+
+class _Strict(Schema):
+    error_messages = {"unknown": "unknown_field", "type": "invalid_type"}
+
+
+def _enum(enum_class, **kwargs) -> fields.Enum:
+    return fields.Enum(enum_class, by_value=True, error_messages={**CODES, "unknown": "invalid_choice"}, **kwargs)
+
+
+def _datetime(**kwargs) -> fields.AwareDateTime:
+    return fields.AwareDateTime(error_messages={**CODES, "invalid": "invalid_datetime", "invalid_awareness": "invalid_datetime"}, **kwargs)
+
+
+class QuestionInput(_Strict):
+    """A question the form asks; its key names the answer in registrations and exports."""
+
+    key = required_text(64, also=[validate.Regexp(r"^[a-z][a-z0-9_]*$", error="invalid_key")])
+    kind = _enum(QuestionKind, required=True)
+    label_de = required_text(300)
+    label_en = required_text(300)
+    required = fields.Boolean(load_default=False, error_messages=CODES)
+    options = fields.List(fields.Nested(QuestionOption), load_default=list)
+
+    @validates_schema
+    def _choices_have_options(self, data, **_kwargs) -> None:
+        choice = data.get("kind") in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE)
+        if choice and not data.get("options"):
+            raise ValidationError("options_required", "options")
+
+
+class SeminarInput(_Strict):
+    """A seminar's texts, time, place and registration rules."""
+
+    title = required_text(200)
+    description = text(20000, load_default="")
+    series_id = fields.Integer(allow_none=True, validate=validate.Range(1, MAX_ID, error="out_of_range"), error_messages=CODES)
+    format = _enum(SeminarFormat, load_default=SeminarFormat.ONLINE)
+    location = text(500, allow_none=True, load_default=None)
+    join_url = fields.String(allow_none=True, load_default=None, validate=URL, error_messages=CODES,
+                             metadata={"description": "Sent only to confirmed participants; never public"})
+    timezone = fields.String(load_default="Europe/Berlin", error_messages=CODES)
+    language = fields.String(load_default="de", validate=validate.OneOf(LANGUAGES, error="invalid_choice"))
+    starts_at = _datetime(required=True)
+    ends_at = _datetime(required=True)
+    capacity = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(0, 100000, error="out_of_range"),
+                              error_messages=CODES, metadata={"description": "Seats; null means unlimited"})
+    waitlist_enabled = fields.Boolean(load_default=True, error_messages=CODES)
+    double_opt_in = fields.Boolean(load_default=True, error_messages=CODES)
+    registration_opens_at = _datetime(allow_none=True, load_default=None)
+    registration_closes_at = _datetime(allow_none=True, load_default=None,
+                                       metadata={"description": "null: registration closes at the start"})
+    reminder_offsets = fields.List(
+        fields.Integer(validate=validate.Range(1, 60 * 24 * 60, error="out_of_range")), load_default=lambda: [24 * 60, 60],
+        validate=validate.Length(max=5, error="too_long"), metadata={"description": "Minutes before the start a reminder goes out"},
+    )
+    questions = fields.List(fields.Nested(QuestionInput), load_default=list, validate=validate.Length(max=30, error="too_long"))
+    retention_days = fields.Integer(
+        allow_none=True, load_default=None, validate=validate.Range(1, 3650, error="out_of_range"), error_messages=CODES,
+        metadata={"description": "Days after the end until registrations are anonymised; null: the organiser's setting"},
+    )
+    publish = fields.Boolean(load_default=False, load_only=True,
+                             metadata={"description": "Publish at once instead of keeping a draft"})
+
+    @validates("timezone")
+    def _known_zone(self, value: str, **_kwargs) -> None:
+        if value not in _ZONES:
+            raise ValidationError("invalid_timezone")
+
+    @validates_schema(skip_on_field_errors=False)
+    def _consistent(self, data, partial=None, **_kwargs) -> None:
+        errors = {}
+        if ends_before_start(data.get("starts_at"), data.get("ends_at")):
+            errors["ends_at"] = ["ends_before_start"]
+        keys = [question.get("key") for question in data.get("questions") or []]
+        if len(keys) != len(set(keys)):
+            errors["questions"] = ["duplicate_key"]
+        if errors:
+            raise ValidationError(errors)
+
+
+class SeminarPatch(SeminarInput):
+    """Fields of a seminar to change (all optional; loaded with ``partial=True``)."""
+
+
+class SeminarMove(_Strict):
+    """A new time, place or join link; participants are told."""
+
+    starts_at = _datetime()
+    ends_at = _datetime()
+    location = text(500, allow_none=True)
+    join_url = fields.String(allow_none=True, validate=URL, error_messages=CODES)
+
+
+class SeriesInput(_Strict):
+    slug = required_text(80, also=[SLUG])
+    title = required_text(200)
+    description = text(20000, load_default="")
+
+
+class SeriesPatch(SeriesInput):
+    """Fields of a series to change (loaded with ``partial=True``)."""
+
+
+class SeriesOutput(Schema):
+    id = fields.Integer()
+    slug = fields.String()
+    title = fields.String()
+    description = fields.String()
+    feed_url = fields.String()
+
+
+class CountsOutput(Schema):
+    confirmed = fields.Integer()
+    pending = fields.Integer()
+    waitlisted = fields.Integer()
+    cancelled = fields.Integer()
+
+
+class QuestionOutput(Schema):
+    key = fields.String()
+    kind = fields.Enum(QuestionKind, by_value=True)
+    label_de = fields.String()
+    label_en = fields.String()
+    required = fields.Boolean()
+    options = fields.List(fields.Nested(QuestionOption))
+
+
+class SeminarOutput(Schema):
+    """A seminar as its organiser sees it, join link included."""
+
+    id = fields.Integer()
+    title = fields.String()
+    description = fields.String()
+    status = fields.Enum(SeminarStatus, by_value=True)
+    series_id = fields.Integer(allow_none=True)
+    format = fields.Enum(SeminarFormat, by_value=True)
+    location = fields.String(allow_none=True)
+    join_url = fields.String(allow_none=True)
+    timezone = fields.String()
+    language = fields.String()
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    capacity = fields.Integer(allow_none=True)
+    seats_taken = fields.Integer()
+    waitlist_enabled = fields.Boolean()
+    double_opt_in = fields.Boolean()
+    registration_opens_at = fields.AwareDateTime(allow_none=True)
+    registration_closes_at = fields.AwareDateTime(allow_none=True)
+    reminder_offsets = fields.List(fields.Integer())
+    retention_days = fields.Integer(allow_none=True)
+    sequence = fields.Integer()
+    questions = fields.List(fields.Nested(QuestionOutput))
+    counts = fields.Nested(CountsOutput)
+    public_url = fields.String()
+    feed_url = fields.String()
+    anonymise_after = fields.Date(metadata={"description": "The day its registrations are anonymised"})
+
+
+class SeminarList(Schema):
+    series_id = fields.Integer(validate=validate.Range(1, MAX_ID, error="out_of_range"), error_messages=CODES)
+
+
+class RegistrationQuery(_Strict):
+    status = fields.List(_enum(RegistrationStatus), load_default=list,
+                         metadata={"description": "Repeat to allow several statuses"})
+    q = text(200, load_default=None, metadata={"description": "Part of the name or email address"})
+    limit = fields.Integer(load_default=500, validate=validate.Range(1, 5000, error="out_of_range"), error_messages=CODES)
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 10**9, error="out_of_range"), error_messages=CODES)
+
+
+class NotificationOutput(Schema):
+    id = fields.Integer()
+    kind = fields.Enum(NotificationKind, by_value=True)
+    status = fields.Enum(NotificationStatus, by_value=True)
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True, metadata={"description": "Why the last attempt failed"})
+    created_at = fields.AwareDateTime()
+    sent_at = fields.AwareDateTime(allow_none=True)
+
+
+class RegistrationOutput(Schema):
+    id = fields.Integer()
+    seminar_id = fields.Integer()
+    status = fields.Enum(RegistrationStatus, by_value=True)
+    name = fields.String()
+    email = fields.String()
+    language = fields.String()
+    answers = fields.Dict()
+    source_page = fields.String(allow_none=True)
+    consent_version = fields.String()
+    consent_at = fields.AwareDateTime()
+    created_at = fields.AwareDateTime()
+    confirmed_at = fields.AwareDateTime(allow_none=True)
+    email_confirmed_at = fields.AwareDateTime(allow_none=True)
+    cancelled_at = fields.AwareDateTime(allow_none=True)
+    notifications = fields.List(fields.Nested(NotificationOutput))
+
+
+class RegistrationPage(Schema):
+    total = fields.Integer()
+    registrations = fields.List(fields.Nested(RegistrationOutput))
+
+
+class ExportQuery(_Strict):
+    status = fields.List(_enum(RegistrationStatus), load_default=list)
+    delimiter = fields.String(load_default=";", validate=validate.OneOf([";", ","], error="invalid_choice"))
+    lang = fields.String(load_default="de", validate=validate.OneOf(LANGUAGES, error="invalid_choice"))
+
+
+class OrganiserOutput(Schema):
+    id = fields.Integer()
+    slug = fields.String()
+    name = fields.String()
+    contact_email = fields.String()
+    website_url = fields.String(allow_none=True)
+    privacy_policy_url = fields.String()
+    allowed_origins = fields.List(fields.String())
+    retention_days = fields.Integer()
+    retention_days_cancelled = fields.Integer()
+    feed_url = fields.String()
+
+
+class OrganiserInput(_Strict):
+    """What an organiser's admins may change about it."""
+
+    name = required_text(200)
+    contact_email = fields.Email(error_messages={**CODES, "invalid": "invalid_email"})
+    website_url = fields.String(allow_none=True, validate=URL, error_messages=CODES)
+    privacy_policy_url = fields.String(validate=URL, error_messages=CODES)
+    allowed_origins = fields.List(fields.String(validate=ORIGIN), validate=validate.Length(max=50, error="too_long"),
+                                  metadata={"description": "Partner sites allowed to embed the forms"})
+    retention_days = fields.Integer(validate=validate.Range(1, 3650, error="out_of_range"), error_messages=CODES)
+    retention_days_cancelled = fields.Integer(
+        validate=validate.Range(1, 3650, error="out_of_range"), error_messages=CODES,
+        metadata={"description": "Days cancelled and expired registrations are kept"},
+    )
+
+
+class TokenInput(_Strict):
+    name = required_text(100)
+    role = _enum(Role, load_default=Role.EDITOR)
+
+
+class AuditOutput(Schema):
+    id = fields.Integer()
+    created_at = fields.AwareDateTime()
+    actor = fields.String()
+    action = fields.String()
+    subject_type = fields.String()
+    subject_id = fields.Integer(allow_none=True)
+    details = fields.Dict()
+
+
+class PersonQuery(_Strict):
+    """Whose data to report."""
+
+    email = fields.Email(required=True, error_messages={**CODES, "invalid": "invalid_email"})
+    download = fields.Boolean(load_default=False, error_messages=CODES,
+                              metadata={"description": "Answer as a file to save (Content-Disposition: attachment)"})
+
+
+class PersonErase(_Strict):
+    """Whose registrations to anonymise."""
+
+    email = fields.Email(required=True, error_messages={**CODES, "invalid": "invalid_email"})
+
+
+class PersonSeminar(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+
+
+class PersonRegistration(RegistrationOutput):
+    """A registration of the person with its seminar, answers, consent proof and mails."""
+
+    seminar = fields.Nested(PersonSeminar)
+
+
+class PersonReport(Schema):
+    """Everything one organiser stores about an address (Art. 15 DSGVO)."""
+
+    email = fields.String()
+    organiser = fields.String()
+    created_at = fields.AwareDateTime()
+    registrations = fields.List(fields.Nested(PersonRegistration))
+
+
+class ErasureOutput(Schema):
+    registrations = fields.Integer(metadata={"description": "How many registrations were anonymised"})
