@@ -9,6 +9,7 @@ run: install
 
 test: install-test
 	bash scripts/system-deps.sh
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install-test
