@@ -8,6 +8,7 @@ from typing import Iterable
 from icalendar import Calendar, Event, vDuration
 
 from shared.config import Settings
+from shared.containment import showable
 from shared.i18n import N_, translate
 from shared.links import seminar_page_url
 from shared.models import Seminar, SeminarFormat, SeminarStatus
@@ -30,7 +31,12 @@ def _both_languages(message: str) -> str:
 
 
 def seminar_event(seminar: Seminar, settings: Settings, join_url: str | None = None) -> Event:
-    """Build the VEVENT of a seminar; ``join_url`` only for a confirmed participant."""
+    """Build the VEVENT of a seminar; ``join_url`` only for a confirmed participant.
+
+    A seminar outside the accepted dates raises ``CannotBeShown``: its time zone
+    rules could not be written, and the calendar around it would fail.
+    """
+    showable(seminar)
     page = seminar_page_url(settings, seminar.id)
     description = seminar.description.strip()
     lines = [description] if description else []

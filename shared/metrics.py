@@ -51,6 +51,9 @@ NOTIFICATIONS = Counter(
     ["kind", "outcome"],
 )
 FEED_CACHE = Counter("seminare_feed_cache_total", "Public feed lookups by cache result (hit, miss)", ["result"])
+LEFT_OUT = Counter(
+    "seminare_left_out_total", "Seminars left out of a list or feed because their data could not be shown", ["what"],
+)
 
 # Dramatiq's Redis broker keeps a queue as the list "<namespace>:<queue>", its delayed
 # messages (retries waiting for their backoff) as "<namespace>:<queue>.DQ".

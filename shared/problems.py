@@ -42,6 +42,14 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         N_("Ungültige Zeit"),
         N_("Das Ende muss nach dem Beginn liegen."),
     ),
+    "seminar_too_long": (
+        N_("Seminar zu lang"),
+        N_("Ein Seminar dauert höchstens sieben Tage; längere Veranstaltungen werden als Reihe angelegt."),
+    ),
+    "date_out_of_range": (
+        N_("Ungültiges Datum"),
+        N_("Bitte ein Datum zwischen dem 1. Januar 2000 und dem 31. Dezember 2099 angeben."),
+    ),
     "series_not_found": (
         N_("Reihe nicht gefunden"),
         N_("Diese Reihe gibt es nicht."),
@@ -154,6 +162,8 @@ FIELD_MESSAGES: dict[str, str] = {
     "invalid_datetime": N_("Bitte Datum und Uhrzeit mit Zeitzone angeben (z. B. 2026-12-02T13:30:00+01:00)."),
     "invalid_timezone": N_("Diese Zeitzone ist unbekannt."),
     "ends_before_start": N_("Das Ende muss nach dem Beginn liegen."),
+    "seminar_too_long": N_("Ein Seminar dauert höchstens sieben Tage."),
+    "date_out_of_range": N_("Bitte ein Datum zwischen dem 1. Januar 2000 und dem 31. Dezember 2099 angeben."),
     "out_of_range": N_("Dieser Wert liegt außerhalb des erlaubten Bereichs."),
     "duplicate_key": N_("Jeder Schlüssel darf nur einmal vorkommen."),
 }

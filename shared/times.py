@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from shared.i18n import N_, translate
 
 UTC = timezone.utc
+# Every moment the services take in lies in [EARLIEST, LATEST): wide enough for any
+# seminar, narrow enough that what is derived from it (local times in any zone,
+# retention dates, reminders, a calendar's time zone rules) stays a valid date.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 # Names and patterns in German; the message catalog has the English.
 _WEEKDAYS = (N_("Montag"), N_("Dienstag"), N_("Mittwoch"), N_("Donnerstag"), N_("Freitag"), N_("Samstag"),
              N_("Sonntag"))
 _MONTHS = (N_("Januar"), N_("Februar"), N_("März"), N_("April"), N_("Mai"), N_("Juni"), N_("Juli"), N_("August"),
            N_("September"), N_("Oktober"), N_("November"), N_("Dezember"))
+
+
+def in_accepted_range(moment: datetime) -> bool:
+    """Whether an aware moment lies in the range the services accept (see ``EARLIEST``)."""
+    return EARLIEST <= moment < LATEST
+
+
+def shift(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta``, held at the ends of what datetime can hold instead of overflowing.
+
+    For dates derived from stored ones that may predate the accepted range (a
+    seminar saved before it was checked): one odd row must not break a page.
+    """
+    try:
+        return moment + delta
+    except OverflowError:
+        edge = datetime.max if delta > timedelta(0) else datetime.min
+        return edge.replace(tzinfo=moment.tzinfo)
 
 
 def utcnow() -> datetime:
@@ -29,8 +52,15 @@ def as_utc(moment: datetime) -> datetime:
 
 
 def local(moment: datetime, zone: str) -> datetime:
-    """Convert an instant to wall-clock time in the named zone."""
-    return as_utc(moment).astimezone(ZoneInfo(zone))
+    """Convert an instant to wall-clock time in the named zone.
+
+    At the very ends of what datetime holds (a row from before dates were checked)
+    the conversion would overflow; the instant is then shown in UTC.
+    """
+    try:
+        return as_utc(moment).astimezone(ZoneInfo(zone))
+    except OverflowError:
+        return moment
 
 
 def from_local(wall_clock: datetime, zone: str) -> datetime:

@@ -14,6 +14,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from shared.config import Settings
+from shared.containment import each_shown
 from shared.ical import make_calendar, seminar_event
 from shared.models import Organiser, Registration, RegistrationStatus, Seminar, SeminarStatus, Series
 
@@ -75,10 +76,8 @@ def personal_feed(
     registrations = session.scalars(mine.options(joinedload(Registration.seminar).joinedload(Seminar.series))).all()
     confirmed = [r for r in registrations if r.status == RegistrationStatus.CONFIRMED and _shown(r.seminar, settings, now)]
     confirmed.sort(key=lambda r: (r.seminar.starts_at, r.seminar.id))
-    events = [
-        seminar_event(r.seminar, settings, join_url=r.seminar.join_url if r.seminar.status == SeminarStatus.PUBLISHED else None)
-        for r in confirmed
-    ]
+    events = each_shown(confirmed, lambda r: seminar_event(
+        r.seminar, settings, join_url=r.seminar.join_url if r.seminar.status == SeminarStatus.PUBLISHED else None))
     body = make_calendar("Meine Seminare", f"feed-personal-{registration.id}@{settings.public_host}", events).to_ical()
     # Anything that can add or remove an event moves this forward, never back:
     # the seminars' own changes and each of the person's registration changes.
@@ -112,4 +111,5 @@ def _shown(seminar: Seminar, settings: Settings, now: datetime) -> bool:
 
 
 def _calendar(name: str, uid: str, seminars, settings: Settings) -> bytes:
-    return make_calendar(name, uid, [seminar_event(seminar, settings) for seminar in seminars]).to_ical()
+    events = each_shown(seminars, lambda seminar: seminar_event(seminar, settings))
+    return make_calendar(name, uid, events).to_ical()

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shared.config import Settings
+from shared.containment import each_shown, showable
 from shared.links import seminar_page_url
 from shared.models import PUBLIC_STATUSES, Organiser, Seminar, Series, is_row_id
 from shared.times import utcnow
@@ -22,7 +23,7 @@ def find_public_seminar(session: Session, seminar_id: int) -> Seminar | None:
         return None
     options = [joinedload(Seminar.series), joinedload(Seminar.organiser), selectinload(Seminar.questions)]
     seminar = session.get(Seminar, seminar_id, options=options)
-    if seminar is None or seminar.status not in PUBLIC_STATUSES:
+    if seminar is None or seminar.status not in PUBLIC_STATUSES or not each_shown([seminar], showable):
         return None
     return seminar
 
@@ -35,7 +36,7 @@ def list_public_seminars(
     starts_before: datetime | None = None,
     ends_after: datetime | None = None,
 ) -> list[Seminar]:
-    """Published seminars, soonest first; by default only those that have not ended."""
+    """Published seminars, soonest first; by default only those that have not ended; any that cannot be shown left out."""
     query = (
         select(Seminar)
         .options(joinedload(Seminar.series), joinedload(Seminar.organiser), selectinload(Seminar.questions))
@@ -51,7 +52,7 @@ def list_public_seminars(
         )
     if starts_before:
         query = query.where(Seminar.starts_at < starts_before)
-    return list(session.scalars(query))
+    return each_shown(session.scalars(query), showable)
 
 
 def public_view(seminar: Seminar, settings: Settings, now: datetime | None = None) -> dict:

@@ -75,6 +75,18 @@ class EndsBeforeStart(Refusal):
     code, status = "ends_before_start", 422
 
 
+class SeminarTooLong(Refusal):
+    """A seminar would last longer than ``seminar_times.LONGEST_SEMINAR``."""
+
+    code, status = "seminar_too_long", 422
+
+
+class DateOutOfRange(Refusal):
+    """A moment outside the dates the services accept (``shared.times.EARLIEST`` to ``LATEST``)."""
+
+    code, status = "date_out_of_range", 422
+
+
 class CapacityBelowTaken(Refusal):
     """The new capacity is below the seats taken already."""
 

@@ -33,7 +33,7 @@ from shared.models import (
 )
 from shared.outbox import ANONYMISED
 from shared.runtime import Runtime
-from shared.times import local
+from shared.times import in_accepted_range, local, shift
 
 # Registrations anonymised per scheduler round at most: a round stays short however much is due.
 BATCH = 500
@@ -46,7 +46,8 @@ def retention_days(seminar: Seminar, organiser: Organiser) -> int:
 
 def anonymise_after(seminar: Seminar, organiser: Organiser) -> date:
     """The day (in the seminar's zone) its registrations are anonymised."""
-    return local(seminar.ends_at + timedelta(days=retention_days(seminar, organiser)), seminar.timezone).date()
+    moment = shift(seminar.ends_at, timedelta(days=retention_days(seminar, organiser)))
+    return moment.date() if not in_accepted_range(moment) else local(moment, seminar.timezone).date()
 
 
 def anonymise_due(runtime: Runtime, now: datetime) -> int:

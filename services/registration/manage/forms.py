@@ -28,7 +28,10 @@ UNIT_MINUTES = {"min": 1, "m": 1, "h": 60, "std": 60, "stunde": 60, "stunden": 6
                 "d": 1440, "t": 1440, "tag": 1440, "tage": 1440, "day": 1440, "days": 1440}
 MAX_REMINDERS, MAX_REMINDER_MINUTES = 5, 60 * 24 * 60
 # Form fields whose domain refusal belongs next to them rather than above the form.
-REFUSAL_FIELDS = {"ends_before_start": "end_time", "capacity_below_taken": "capacity", "slug_taken": "slug"}
+REFUSAL_FIELDS = {"ends_before_start": "end_time", "seminar_too_long": "end_time", "date_out_of_range": "date",
+                  "capacity_below_taken": "capacity", "slug_taken": "slug"}
+# The same refusals on the seminar page's move form.
+MOVE_REFUSAL_FIELDS = {code: "move_" + field for code, field in REFUSAL_FIELDS.items() if field in ("end_time", "date")}
 
 # Errors only the forms can make (the schemas' codes are in shared.problems).
 FORM_MESSAGES = {
@@ -102,8 +105,11 @@ def _moment(zone: str) -> Callable[[str], str]:
 
 
 def _utc(wall_clock: datetime, zone: str) -> str:
-    """A wall-clock time in ``zone`` as an ISO instant in UTC, as the schemas read it."""
-    return from_local(wall_clock.replace(tzinfo=None), zone).isoformat()
+    """A wall-clock time in ``zone`` as an ISO instant in UTC, as the schemas read it (they judge its range)."""
+    try:
+        return from_local(wall_clock.replace(tzinfo=None), zone).isoformat()
+    except OverflowError:  # e.g. 0001-01-01 00:30 in Berlin is before the first moment datetime knows
+        raise ValueError(wall_clock) from None
 
 
 def _span(form, zone: str, prefix: str = "") -> dict:
@@ -115,8 +121,11 @@ def _span(form, zone: str, prefix: str = "") -> dict:
     end = _parse(form, prefix + "end_time", time.fromisoformat, "invalid_time", problems, required=True)
     if problems:
         raise FormInvalid(problems)
-    return {"starts_at": _utc(datetime.combine(day, start), zone),
-            "ends_at": _utc(datetime.combine(end_day or day, end), zone)}
+    try:
+        return {"starts_at": _utc(datetime.combine(day, start), zone),
+                "ends_at": _utc(datetime.combine(end_day or day, end), zone)}
+    except ValueError:
+        raise FormInvalid({prefix + "date": ["date_out_of_range"]}) from None
 
 
 def reminder_minutes(text: str) -> list[int]:

@@ -65,6 +65,7 @@ from services.registration.manage.labels import (
 from services.registration.web.limits import RegistrationLimits
 from services.registration.accounts.logins import authenticate
 from services.registration.manage.forms import (
+    MOVE_REFUSAL_FIELDS,
     FormInvalid,
     blank_seminar,
     form_errors,
@@ -362,7 +363,7 @@ def move(org: str, seminar_id: int):
     try:
         told = move_seminar(current_runtime(), seminar_id, by=by, **move_input(request.form, seminar.timezone))
     except (FormInvalid, Refusal) as problem:
-        errors = form_errors(problem, {"ends_before_start": "move_end_time"})
+        errors = form_errors(problem, MOVE_REFUSAL_FIELDS)
         return _seminar_page(org, by, seminar_id, request.form, errors, status=problem.status)
     return _done(page_plural("Gespeichert. %(count)s Mail an Teilnehmende wird gesendet.",
                              "Gespeichert. %(count)s Mails an Teilnehmende werden gesendet.", len(told)),

@@ -18,8 +18,9 @@ from shared.models import (
     SeminarStatus,
 )
 from services.registration.web.origins import ORIGIN_SHAPE
-from services.registration.web.schema_fields import CODES, QuestionOption, required_text, text
-from services.registration.domain.seminar_times import ends_before_start
+from services.registration.web.schema_fields import CODES, QuestionOption, moment, required_text, text
+from services.registration.domain.refusals import DateOutOfRange
+from services.registration.domain.seminar_times import span_problem
 
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="invalid_slug")
 ORIGIN = validate.Regexp(ORIGIN_SHAPE, error="invalid_origin")
@@ -33,10 +34,6 @@ class _Strict(Schema):
 
 def _enum(enum_class, **kwargs) -> fields.Enum:
     return fields.Enum(enum_class, by_value=True, error_messages={**CODES, "unknown": "invalid_choice"}, **kwargs)
-
-
-def _datetime(**kwargs) -> fields.AwareDateTime:
-    return fields.AwareDateTime(error_messages={**CODES, "invalid": "invalid_datetime", "invalid_awareness": "invalid_datetime"}, **kwargs)
 
 
 class QuestionInput(_Strict):
@@ -68,14 +65,14 @@ class SeminarInput(_Strict):
                              metadata={"description": "Sent only to confirmed participants; never public"})
     timezone = fields.String(load_default="Europe/Berlin", error_messages=CODES)
     language = fields.String(load_default="de", validate=validate.OneOf(LANGUAGES, error="invalid_choice"))
-    starts_at = _datetime(required=True)
-    ends_at = _datetime(required=True)
+    starts_at = moment(required=True)
+    ends_at = moment(required=True)
     capacity = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(0, 100000, error="out_of_range"),
                               error_messages=CODES, metadata={"description": "Seats; null means unlimited"})
     waitlist_enabled = fields.Boolean(load_default=True, error_messages=CODES)
     double_opt_in = fields.Boolean(load_default=True, error_messages=CODES)
-    registration_opens_at = _datetime(allow_none=True, load_default=None)
-    registration_closes_at = _datetime(allow_none=True, load_default=None,
+    registration_opens_at = moment(allow_none=True, load_default=None)
+    registration_closes_at = moment(allow_none=True, load_default=None,
                                        metadata={"description": "null: registration closes at the start"})
     reminder_offsets = fields.List(
         fields.Integer(validate=validate.Range(1, 60 * 24 * 60, error="out_of_range")), load_default=lambda: [24 * 60, 60],
@@ -97,8 +94,9 @@ class SeminarInput(_Strict):
     @validates_schema(skip_on_field_errors=False)
     def _consistent(self, data, partial=None, **_kwargs) -> None:
         errors = {}
-        if ends_before_start(data.get("starts_at"), data.get("ends_at")):
-            errors["ends_at"] = ["ends_before_start"]
+        problem = span_problem(data.get("starts_at"), data.get("ends_at"))
+        if problem is not None and problem is not DateOutOfRange:  # a date out of range is its field's error
+            errors["ends_at"] = [problem.code]
         keys = [question.get("key") for question in data.get("questions") or []]
         if len(keys) != len(set(keys)):
             errors["questions"] = ["duplicate_key"]
@@ -113,8 +111,8 @@ class SeminarPatch(SeminarInput):
 class SeminarMove(_Strict):
     """A new time, place or join link; participants are told."""
 
-    starts_at = _datetime()
-    ends_at = _datetime()
+    starts_at = moment()
+    ends_at = moment()
     location = text(500, allow_none=True)
     join_url = fields.String(allow_none=True, validate=URL, error_messages=CODES)
 

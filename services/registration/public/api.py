@@ -8,6 +8,7 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from shared.containment import each_shown
 from shared.db import read_session
 from shared.etags import content_etag
 from shared.problems import problem
@@ -51,7 +52,9 @@ class Seminars(MethodView):
                     ends_after=filters.get("from_"),
                     starts_before=filters.get("to"),
                 )
-                return _json([public_view(s, runtime.settings) for s in seminars], SeminarPublic(many=True))
+                schema = SeminarPublic()
+                views = each_shown(seminars, lambda seminar: schema.dump(public_view(seminar, runtime.settings)))
+                return json.dumps(views, ensure_ascii=False).encode()
 
         return cacheable(public_answers().get(("list", *sorted(filters.items())), build))
 

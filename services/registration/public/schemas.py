@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from shared.i18n import LANGUAGES
 from shared.models import RegistrationStatus, SeminarFormat
-from services.registration.web.schema_fields import CODES, QuestionOption, required_text, text
+from services.registration.web.schema_fields import CODES, QuestionOption, moment, required_text, text
 
 class RegistrationInput(Schema):
     """What a participant sends to register for a seminar."""
@@ -126,7 +126,5 @@ class SeminarQuery(Schema):
 
     series = fields.String(metadata={"description": "Series slug"})
     organiser = fields.String(metadata={"description": "Organiser slug"})
-    from_ = fields.AwareDateTime(data_key="from", error_messages=CODES,
-                                 metadata={"description": "Only seminars ending after this instant"})
-    to = fields.AwareDateTime(error_messages=CODES,
-                              metadata={"description": "Only seminars starting before this instant"})
+    from_ = moment(data_key="from", metadata={"description": "Only seminars ending after this instant"})
+    to = moment(metadata={"description": "Only seminars starting before this instant"})

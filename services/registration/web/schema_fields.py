@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
+
+from shared.times import EARLIEST, LATEST, in_accepted_range
 
 # Schemas report codes, translated into German or English by shared.problems.
 CODES = {"required": "required", "null": "null", "invalid": "invalid_type"}
@@ -27,6 +29,21 @@ def required_text(max_length: int, *, also=(), **kwargs) -> fields.String:
         metadata=metadata,
         **kwargs,
     )
+
+
+def moment(**kwargs) -> fields.AwareDateTime:
+    """An instant with its UTC offset, inside the dates the services accept (``shared.times.EARLIEST``)."""
+    metadata = {"description": f"From {EARLIEST:%Y-%m-%d} to before {LATEST:%Y-%m-%d} (UTC)",
+                **kwargs.pop("metadata", {})}
+    return fields.AwareDateTime(
+        error_messages={**CODES, "invalid": "invalid_datetime", "invalid_awareness": "invalid_datetime"},
+        validate=_in_range, metadata=metadata, **kwargs,
+    )
+
+
+def _in_range(value) -> None:
+    if not in_accepted_range(value):
+        raise ValidationError("date_out_of_range")
 
 
 class QuestionOption(Schema):
