@@ -63,11 +63,29 @@ class _ReusedMeanwhile(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to a registration attempt, as the participant may learn it."""
+    """What happened to a registration attempt.
+
+    ``status`` is the registration's true status, for the caller; ``answer`` is what
+    whoever sent the form may learn (``answer_for``), and all an API or page shows.
+    """
 
     registration_id: int
     status: RegistrationStatus
     seminar_id: int
+    answer: RegistrationStatus
+
+
+def answer_for(status: RegistrationStatus, double_opt_in: bool) -> RegistrationStatus:
+    """What a registration attempt answers: with double opt-in always ``pending``, the mailbox learns the rest.
+
+    The form must not tell whether an address is registered already: anyone can
+    type someone else's address. With double opt-in every attempt, new or repeated,
+    with a seat or on the waiting list, gets the same answer, and the mail to the
+    address says what happened. Without double opt-in a seminar confirms at once,
+    so the answer says whether a seat was taken (and a repeated address gets its
+    first answer again): the organiser chose that trade-off with the setting.
+    """
+    return RegistrationStatus.PENDING if double_opt_in else status
 
 
 def register(runtime: Runtime, seminar_id: int, form: dict, now: datetime | None = None,
@@ -92,11 +110,15 @@ def register(runtime: Runtime, seminar_id: int, form: dict, now: datetime | None
             earlier = _earlier_registration(runtime, seminar_id, email_key)
             if isinstance(first, Refusal) and (earlier is None or earlier.status not in ACTIVE):
                 raise
+            if isinstance(first, Refusal) and rules.double_opt_in:
+                # Refused like a newcomer would be; the address's owner learns by mail that it is registered.
+                _answer_again(runtime, seminar_id, earlier, rules, now or utcnow())
+                raise first
             try:
                 outcome = _register_once(runtime, seminar_id, rules, form, email_key, now, earlier)
             except _ReusedMeanwhile:
                 earlier = _earlier_registration(runtime, seminar_id, email_key)
-                outcome = _answer_again(runtime, seminar_id, earlier, now or utcnow())
+                outcome = _answer_again(runtime, seminar_id, earlier, rules, now or utcnow())
     except Refusal as refused:
         REGISTRATION_OUTCOMES.labels(refused.code).inc()
         raise
@@ -141,7 +163,7 @@ def _register_once(runtime: Runtime, seminar_id: int, rules: RegistrationRules, 
                    fixed_now: datetime | None, earlier: Row | None) -> Outcome:
     now = fixed_now or utcnow()
     if earlier is not None and earlier.status in ACTIVE:
-        return _answer_again(runtime, seminar_id, earlier, now)
+        return _answer_again(runtime, seminar_id, earlier, rules, now)
     reason = window_problem(rules, now)
     if reason is not None:
         raise reason()
@@ -169,7 +191,7 @@ def _register_once(runtime: Runtime, seminar_id: int, rules: RegistrationRules, 
             written = _write(connection, seminar_id, email_key, earlier_id, values, seated=False)
             if written is None:  # closed in the moment between the two statements
                 raise _refusal_now(connection, seminar_id, now) or SeminarCancelled()
-    return Outcome(written[0], status, seminar_id)
+    return Outcome(written[0], status, seminar_id, answer_for(status, rules.double_opt_in))
 
 
 def _write(connection, seminar_id: int, email_key: str, earlier_id: int | None, values: dict,
@@ -180,8 +202,9 @@ def _write(connection, seminar_id: int, email_key: str, earlier_id: int | None, 
                                       dedupe_key, seated)
 
 
-def _answer_again(runtime: Runtime, seminar_id: int, earlier: Row, now: datetime) -> Outcome:
-    """Same answer as the first time; the address owner learns the rest by mail.
+def _answer_again(runtime: Runtime, seminar_id: int, earlier: Row, rules: RegistrationRules,
+                  now: datetime) -> Outcome:
+    """The answer for an address registered already (``answer_for``); its owner gets a mail with their page.
 
     At most one such mail an hour, so the form cannot be used to flood an inbox.
     """
@@ -190,7 +213,7 @@ def _answer_again(runtime: Runtime, seminar_id: int, earlier: Row, now: datetime
             storage.write_already_registered_mail(connection, earlier.id, "already:" + now.strftime("%Y%m%d%H"))
     except IntegrityError:
         pass  # a concurrent attempt wrote this hour's mail
-    return Outcome(earlier.id, earlier.status, seminar_id)
+    return Outcome(earlier.id, earlier.status, seminar_id, answer_for(earlier.status, rules.double_opt_in))
 
 
 def _registration_values(runtime, rules, form, answers, status, now) -> dict:

@@ -90,7 +90,7 @@ class Registrations(MethodView):
     def post(self, form, event_id):
         """Register for a seminar. The answer does not reveal earlier registrations."""
         outcome = register(current_runtime(), event_id, form, kept=public_answers())
-        return {"status": outcome.status, "seminar_id": outcome.seminar_id}
+        return {"status": outcome.answer, "seminar_id": outcome.seminar_id}
 
 
 def _json(view, schema) -> bytes:

@@ -72,7 +72,7 @@ def submit_form(event_id: int, language: str) -> FormPost:
         if refused.status == 404:
             abort(404)
         return FormPost(problem=refused.code, values=raw, http_status=refused.status)
-    return FormPost(status=outcome.status.value)
+    return FormPost(status=outcome.answer.value)
 
 
 def _answers_from_form(event_id: int) -> dict:

@@ -41,7 +41,7 @@
       waitingList: {{ _("Warteliste")|tojson }},
       fullyBooked: {{ _("Ausgebucht")|tojson }},
       thanks: {{ _("Vielen Dank!")|tojson }},
-      pending: {{ _("Bitte bestätigen Sie Ihre E-Mail-Adresse: Wir haben Ihnen eine E-Mail mit einem Bestätigungslink geschickt. Erst danach ist Ihr Platz sicher.")|tojson }},
+      pending: {{ _("Bitte bestätigen Sie Ihre E-Mail-Adresse mit dem Link in der E-Mail, die wir Ihnen geschickt haben. Darin steht auch, ob ein Platz für Sie frei ist oder ob Sie auf der Warteliste stehen.")|tojson }},
       waitlisted: {{ _("Sie stehen auf der Warteliste. Wird ein Platz frei, rücken Sie automatisch nach und bekommen eine E-Mail.")|tojson }},
       confirmed: {{ _("Ihre Anmeldung ist bestätigt. Die Bestätigung mit allen Details kommt per E-Mail.")|tojson }},
       unreachable: {{ _("Das Anmeldeformular konnte nicht geladen werden. Bitte versuchen Sie es später erneut.")|tojson }},
