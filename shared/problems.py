@@ -166,6 +166,8 @@ FIELD_MESSAGES: dict[str, str] = {
     "date_out_of_range": N_("Bitte ein Datum zwischen dem 1. Januar 2000 und dem 31. Dezember 2099 angeben."),
     "out_of_range": N_("Dieser Wert liegt außerhalb des erlaubten Bereichs."),
     "duplicate_key": N_("Jeder Schlüssel darf nur einmal vorkommen."),
+    "duplicate_value": N_("Jeder Wert darf nur einmal vorkommen."),
+    "invalid_characters": N_("Dieser Text enthält Zeichen, die nicht erlaubt sind (etwa ein Nullzeichen)."),
 }
 
 STATUS_CODES = {

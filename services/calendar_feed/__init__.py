@@ -10,6 +10,7 @@ from shared.health import health
 from shared.logs import configure_logging, install_request_logging
 from shared.metrics import install_metrics
 from shared.problems import STATUS_CODES, problem
+from shared.request_guard import install_request_guard
 from shared.runtime import make_runtime
 from shared.content_version import ContentVersionWatcher
 from services.calendar_feed.cache import FeedCache
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from services.calendar_feed.routes import feeds
 
+    install_request_guard(app)
     app.register_blueprint(feeds)
     app.register_blueprint(health)
 

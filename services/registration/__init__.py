@@ -10,10 +10,12 @@ from shared.health import health
 from shared.logs import configure_logging, install_request_logging
 from shared.metrics import install_metrics
 from shared.problems import Refusal
+from shared.request_guard import install_request_guard
 from shared.runtime import make_runtime
 from services.registration.manage.auth import configure_sessions
 from services.registration.web.context import template_helpers
 from services.registration.web.errors import ProblemApi, refusal_response
+from services.registration.web.json_body import BoundedJSONProvider
 from services.registration.web.limits import install_limits
 from services.registration.web.public_cache import PublicAnswers
 
@@ -26,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # The templates every page extends (base, error) are the web plumbing's; public and
     # manage bring their own (their blueprints' template folders).
     app = Flask(__name__, template_folder="web/templates")
+    app.json = BoundedJSONProvider(app)
     app.json.sort_keys = False
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -67,7 +70,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(embed)
     app.register_error_handler(Refusal, refusal_response)
     app.context_processor(template_helpers)
-    # Before the limits: a refused origin costs no Redis round trip and no attempt.
+    # Before the limits: a refused request costs no Redis round trip and no attempt.
+    install_request_guard(app)
     install_origin_checks(app)
     install_limits(app, runtime.redis, settings)
     app.add_url_rule("/docs/assets/<path:filename>", "docs_assets", _docs_asset)

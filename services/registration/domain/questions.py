@@ -38,7 +38,7 @@ def _is_empty(value: Any) -> bool:
 def _check(question: Question, value: Any) -> str | None:
     if _is_empty(value):
         return "required" if question.required else None
-    allowed = {option["value"] for option in question.options}
+    allowed = set(option_values(question))
     kind = question.kind
     if kind in (QuestionKind.SHORT_TEXT, QuestionKind.LONG_TEXT):
         if not isinstance(value, str):
@@ -58,6 +58,12 @@ def _check(question: Question, value: Any) -> str | None:
     if kind == QuestionKind.CHECKBOX:
         return None if value is True else "invalid_type"
     return "invalid_type"
+
+
+def option_values(question: Question) -> list[str]:
+    """The values a choice question offers; an option stored without one (before options were checked) offers none."""
+    return [option["value"] for option in question.options or []
+            if isinstance(option, dict) and isinstance(option.get("value"), str)]
 
 
 def public_question(question: Question) -> dict:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from shared.models import MAX_ID, Role
 from services.registration.domain import waiting_list
 from services.registration.domain.attendees import get_registration, list_registrations, resend_mail
 from services.registration.accounts.audit import recent_events
 from services.registration.manage.auth import api_principal
+from services.registration.web.json_body import Blueprint
 from services.registration.web.context import current_runtime
 from services.registration.domain.data_requests import erase_person as erase_person_data
 from services.registration.manage.schemas import (

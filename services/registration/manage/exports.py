@@ -202,8 +202,10 @@ def _question_columns(seminars: list[Seminar], language: str) -> tuple[QuestionC
         for question in seminar.questions:
             first.setdefault(question.key, question)
             labels = option_labels.setdefault(question.key, {})
-            for option in question.options:
-                labels.setdefault(option["value"], option.get(f"label_{language}") or option["value"])
+            for option in question.options or []:
+                value = option.get("value") if isinstance(option, dict) else None
+                if isinstance(value, str):
+                    labels.setdefault(value, option.get(f"label_{language}") or value)
     # sorted() is stable: questions at the same position keep the order they were first seen in.
     ordered = sorted(first.values(), key=lambda question: question.position)
     return tuple(

@@ -18,7 +18,7 @@ from shared.models import (
     SeminarStatus,
 )
 from services.registration.web.origins import ORIGIN_SHAPE
-from services.registration.web.schema_fields import CODES, QuestionOption, moment, required_text, text
+from services.registration.web.schema_fields import CODES, Input, QuestionOption, flag, moment, required_text, text
 from services.registration.domain.refusals import DateOutOfRange
 from services.registration.domain.seminar_times import span_problem
 
@@ -28,32 +28,31 @@ URL = validate.URL(require_tld=False, schemes={"http", "https"}, error="invalid_
 _ZONES = frozenset(available_timezones())
 
 
-class _Strict(Schema):
-    error_messages = {"unknown": "unknown_field", "type": "invalid_type"}
-
-
 def _enum(enum_class, **kwargs) -> fields.Enum:
     return fields.Enum(enum_class, by_value=True, error_messages={**CODES, "unknown": "invalid_choice"}, **kwargs)
 
 
-class QuestionInput(_Strict):
+class QuestionInput(Input):
     """A question the form asks; its key names the answer in registrations and exports."""
 
     key = required_text(64, also=[validate.Regexp(r"^[a-z][a-z0-9_]*$", error="invalid_key")])
     kind = _enum(QuestionKind, required=True)
     label_de = required_text(300)
     label_en = required_text(300)
-    required = fields.Boolean(load_default=False, error_messages=CODES)
-    options = fields.List(fields.Nested(QuestionOption), load_default=list)
+    required = flag(load_default=False)
+    options = fields.List(fields.Nested(QuestionOption), load_default=list, validate=validate.Length(max=50, error="too_long"))
 
     @validates_schema
     def _choices_have_options(self, data, **_kwargs) -> None:
         choice = data.get("kind") in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE)
         if choice and not data.get("options"):
             raise ValidationError("options_required", "options")
+        values = [option["value"] for option in data.get("options") or []]
+        if len(set(values)) != len(values):
+            raise ValidationError("duplicate_value", "options")
 
 
-class SeminarInput(_Strict):
+class SeminarInput(Input):
     """A seminar's texts, time, place and registration rules."""
 
     title = required_text(200)
@@ -69,8 +68,8 @@ class SeminarInput(_Strict):
     ends_at = moment(required=True)
     capacity = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(0, 100000, error="out_of_range"),
                               error_messages=CODES, metadata={"description": "Seats; null means unlimited"})
-    waitlist_enabled = fields.Boolean(load_default=True, error_messages=CODES)
-    double_opt_in = fields.Boolean(load_default=True, error_messages=CODES)
+    waitlist_enabled = flag(load_default=True)
+    double_opt_in = flag(load_default=True)
     registration_opens_at = moment(allow_none=True, load_default=None)
     registration_closes_at = moment(allow_none=True, load_default=None,
                                        metadata={"description": "null: registration closes at the start"})
@@ -83,7 +82,7 @@ class SeminarInput(_Strict):
         allow_none=True, load_default=None, validate=validate.Range(1, 3650, error="out_of_range"), error_messages=CODES,
         metadata={"description": "Days after the end until registrations are anonymised; null: the organiser's setting"},
     )
-    publish = fields.Boolean(load_default=False, load_only=True,
+    publish = flag(load_default=False, load_only=True,
                              metadata={"description": "Publish at once instead of keeping a draft"})
 
     @validates("timezone")
@@ -108,7 +107,7 @@ class SeminarPatch(SeminarInput):
     """Fields of a seminar to change (all optional; loaded with ``partial=True``)."""
 
 
-class SeminarMove(_Strict):
+class SeminarMove(Input):
     """A new time, place or join link; participants are told."""
 
     starts_at = moment()
@@ -117,7 +116,7 @@ class SeminarMove(_Strict):
     join_url = fields.String(allow_none=True, validate=URL, error_messages=CODES)
 
 
-class SeriesInput(_Strict):
+class SeriesInput(Input):
     slug = required_text(80, also=[SLUG])
     title = required_text(200)
     description = text(20000, load_default="")
@@ -186,7 +185,7 @@ class SeminarList(Schema):
     series_id = fields.Integer(validate=validate.Range(1, MAX_ID, error="out_of_range"), error_messages=CODES)
 
 
-class RegistrationQuery(_Strict):
+class RegistrationQuery(Input):
     status = fields.List(_enum(RegistrationStatus), load_default=list,
                          metadata={"description": "Repeat to allow several statuses"})
     q = text(200, load_default=None, metadata={"description": "Part of the name or email address"})
@@ -227,7 +226,7 @@ class RegistrationPage(Schema):
     registrations = fields.List(fields.Nested(RegistrationOutput))
 
 
-class ExportQuery(_Strict):
+class ExportQuery(Input):
     status = fields.List(_enum(RegistrationStatus), load_default=list)
     delimiter = fields.String(load_default=";", validate=validate.OneOf([";", ","], error="invalid_choice"))
     lang = fields.String(load_default="de", validate=validate.OneOf(LANGUAGES, error="invalid_choice"))
@@ -246,7 +245,7 @@ class OrganiserOutput(Schema):
     feed_url = fields.String()
 
 
-class OrganiserInput(_Strict):
+class OrganiserInput(Input):
     """What an organiser's admins may change about it."""
 
     name = required_text(200)
@@ -262,7 +261,7 @@ class OrganiserInput(_Strict):
     )
 
 
-class TokenInput(_Strict):
+class TokenInput(Input):
     name = required_text(100)
     role = _enum(Role, load_default=Role.EDITOR)
 
@@ -277,7 +276,7 @@ class AuditOutput(Schema):
     details = fields.Dict()
 
 
-class PersonQuery(_Strict):
+class PersonQuery(Input):
     """Whose data to report."""
 
     email = fields.Email(required=True, error_messages={**CODES, "invalid": "invalid_email"})
@@ -285,7 +284,7 @@ class PersonQuery(_Strict):
                               metadata={"description": "Answer as a file to save (Content-Disposition: attachment)"})
 
 
-class PersonErase(_Strict):
+class PersonErase(Input):
     """Whose registrations to anonymise."""
 
     email = fields.Email(required=True, error_messages={**CODES, "invalid": "invalid_email"})

@@ -6,12 +6,12 @@ import json
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from shared.containment import each_shown
 from shared.db import read_session
 from shared.etags import content_etag
 from shared.problems import problem
+from services.registration.web.json_body import Blueprint
 from services.registration.web.context import current_runtime, public_answers
 from services.registration.domain.registrations import register
 from services.registration.public.schemas import (

@@ -7,12 +7,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from shared.i18n import LANGUAGES
 from shared.models import RegistrationStatus, SeminarFormat
-from services.registration.web.schema_fields import CODES, QuestionOption, moment, required_text, text
+from services.registration.web.schema_fields import CODES, Input, QuestionOption, flag, moment, required_text, text
 
-class RegistrationInput(Schema):
+class RegistrationInput(Input):
     """What a participant sends to register for a seminar."""
-
-    error_messages = {"unknown": "unknown_field", "type": "invalid_type"}
 
     name = required_text(200, metadata={"description": "Full name, stored as given"})
     email = fields.String(
@@ -21,9 +19,8 @@ class RegistrationInput(Schema):
         error_messages=CODES,
         metadata={"format": "email"},
     )
-    consent = fields.Boolean(
+    consent = flag(
         required=True,
-        error_messages=CODES,
         metadata={"description": "Agreement to the organiser's privacy policy; must be true",
                   "enum": [True]},
     )
@@ -119,10 +116,8 @@ class SeminarPublic(Schema):
     url = fields.String(metadata={"description": "Public page with the registration form"})
 
 
-class SeminarQuery(Schema):
+class SeminarQuery(Input):
     """Filters of the public seminar list."""
-
-    error_messages = {"unknown": "unknown_field"}
 
     series = fields.String(metadata={"description": "Series slug"})
     organiser = fields.String(metadata={"description": "Organiser slug"})

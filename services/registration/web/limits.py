@@ -109,5 +109,6 @@ def email_key(secret_key: str) -> str:
     email = body.get("email") if isinstance(body, dict) or hasattr(body, "getlist") else None
     if not isinstance(email, str) or not email.strip():
         return "none"
-    digest = hmac.new(secret_key.encode(), email.strip().lower().encode(), hashlib.sha256)
+    # surrogatepass: a lone surrogate is refused by the schema later, it must not fail here first.
+    digest = hmac.new(secret_key.encode(), email.strip().lower().encode("utf-8", "surrogatepass"), hashlib.sha256)
     return digest.hexdigest()[:32]

@@ -1,13 +1,54 @@
-"""Fields both the public and the organiser API's schemas are made of, reporting error codes rather than prose."""
+"""What both the public and the organiser API's input schemas are made of; they report error codes, not prose."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from shared.times import EARLIEST, LATEST, in_accepted_range
 
 # Schemas report codes, translated into German or English by shared.problems.
 CODES = {"required": "required", "null": "null", "invalid": "invalid_type"}
+# What no text may hold: NUL (PostgreSQL refuses it) and lone surrogates (not Unicode text at all).
+_FORBIDDEN = {chr(0), *map(chr, range(0xD800, 0xE000))}
+
+
+class Input(Schema):
+    """The base of every input schema: unknown fields refused, and no string anywhere with a forbidden character."""
+
+    error_messages = {"unknown": "unknown_field", "type": "invalid_type"}
+
+    @pre_load
+    def _only_text(self, data, **_kwargs):
+        """Refuse strings with NUL or lone surrogates wherever they are, keys included, per field."""
+        errors = _forbidden_characters(data)
+        if errors:
+            raise ValidationError(errors)
+        return data
+
+
+def _forbidden_characters(value: Any) -> Any:
+    """Where ``value`` holds a string with a forbidden character, as marshmallow's nested error shape; None if nowhere."""
+    if isinstance(value, str):
+        return ["invalid_characters"] if _FORBIDDEN.intersection(value) else None
+    if isinstance(value, Mapping):
+        errors = {}
+        for key in value:
+            found = _forbidden_characters(key) or _forbidden_characters(value[key])
+            if found:
+                errors[key if not _forbidden_characters(key) else repr(key)] = found
+        return errors or None
+    if isinstance(value, (list, tuple)):
+        errors = {index: found for index, item in enumerate(value) if (found := _forbidden_characters(item))}
+        return errors or None
+    return None
+
+
+def flag(**kwargs) -> fields.Boolean:
+    """A yes or no: JSON's true or false only, not the strings "true" or "1"."""
+    return fields.Boolean(truthy={True}, falsy={False}, error_messages=CODES, **kwargs)
 
 
 def text(max_length: int, **kwargs) -> fields.String:
@@ -46,9 +87,9 @@ def _in_range(value) -> None:
         raise ValidationError("date_out_of_range")
 
 
-class QuestionOption(Schema):
-    """One answer a choice question offers."""
+class QuestionOption(Input):
+    """One answer a choice question offers: its value (stored and exported) and its labels."""
 
-    value = fields.String()
-    label_de = fields.String()
-    label_en = fields.String()
+    value = required_text(100)
+    label_de = required_text(300)
+    label_en = required_text(300)
