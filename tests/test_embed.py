@@ -22,6 +22,13 @@ ERIKA = {"name": "Erika Mustermann", "email": "erika@example.org", "consent": Tr
 PREFLIGHT = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
 
 
+
+def frame_ancestors(response) -> str:
+    """The frame-ancestors directive of an answer's Content-Security-Policy."""
+    directives = [part.strip() for part in response.headers["Content-Security-Policy"].split(";")]
+    return next(part for part in directives if part.startswith("frame-ancestors"))
+
+
 @pytest.fixture
 def app(settings):
     """The registration app taking form posts at once: people need seconds to fill in a form, tests do not."""
@@ -140,12 +147,12 @@ def test_iframe_pages_may_be_framed_only_by_the_organisers_partners(client, worl
                  f"/embed/events/{world.seminar}/registered?status=pending"):
         response = client.get(path)
         assert response.status_code == 200, path
-        assert response.headers["Content-Security-Policy"] == f"frame-ancestors 'self' {PARTNER}", path
+        assert frame_ancestors(response) == f"frame-ancestors 'self' {PARTNER}", path
     their = client.get(f"/embed/events/{world.their_seminar}")
-    assert their.headers["Content-Security-Policy"] == f"frame-ancestors 'self' {STRANGER}"
+    assert frame_ancestors(their) == f"frame-ancestors 'self' {STRANGER}"
     unknown = client.get("/embed/series/gibt-es-nicht", headers={"Accept": "text/html"})
     assert unknown.status_code == 404
-    assert unknown.headers["Content-Security-Policy"] == "frame-ancestors 'self'"
+    assert frame_ancestors(unknown) == "frame-ancestors 'self'"
 
 
 def test_series_iframe_lists_the_upcoming_seminars_with_links_to_their_forms(client, world):
@@ -205,7 +212,7 @@ def test_iframe_form_shows_field_errors_next_to_the_fields(client, runtime, worl
     assert 'id="email-error">Please enter a valid email address.' in page
     assert 'aria-describedby="consent-error"' in page
     assert f'action="/embed/events/{world.seminar}?lang=en"' in page
-    assert response.headers["Content-Security-Policy"] == f"frame-ancestors 'self' {PARTNER}"
+    assert frame_ancestors(response) == f"frame-ancestors 'self' {PARTNER}"
     assert registrations(runtime) == []
 
 

@@ -16,6 +16,7 @@ from services.registration.manage.auth import configure_sessions
 from services.registration.web.context import template_helpers
 from services.registration.web.errors import ProblemApi, refusal_response
 from services.registration.web.json_body import BoundedJSONProvider
+from services.registration.web.security_headers import install_security_headers
 from services.registration.web.limits import install_limits
 from services.registration.web.public_cache import PublicAnswers
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Before the limits: a refused request costs no Redis round trip and no attempt.
     install_request_guard(app)
     install_origin_checks(app)
+    install_security_headers(app)
     install_limits(app, runtime.redis, settings)
     app.add_url_rule("/docs/assets/<path:filename>", "docs_assets", _docs_asset)
     return app

@@ -99,17 +99,6 @@ VIEW, EDIT, ADMIN = Role.VIEWER, Role.EDITOR, Role.ADMIN
 # Guessing passwords must be slow: per client address and per login name.
 LOGIN_LIMIT_PER_IP = "10/minute;50/hour"
 LOGIN_LIMIT_PER_EMAIL = "5/minute"
-# Attendee lists are personal data: never cached, never framed, no address sent to other sites.
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-}
 COMMON_ZONES = ("Europe/Berlin", "Europe/Vienna", "Europe/Zurich", "Europe/London", "UTC")
 
 
@@ -137,14 +126,6 @@ def _set_up_login_limits(state) -> None:
     rules = runtime.settings.with_overrides(rate_limit_per_ip=LOGIN_LIMIT_PER_IP,
                                             rate_limit_per_email=LOGIN_LIMIT_PER_EMAIL)
     state.app.extensions["manage_login_limits"] = RegistrationLimits(runtime.redis, rules, purpose="login")
-
-
-@manage_pages.after_app_request
-def _private(response: Response) -> Response:
-    """Every answer under /manage (error pages too) is kept out of caches, frames and referrers."""
-    if request.path == "/manage" or request.path.startswith("/manage/"):
-        response.headers.update(SECURITY_HEADERS)
-    return response
 
 
 @manage_pages.context_processor

@@ -11,7 +11,7 @@ from shared.i18n import LANGUAGES, translator
 from shared.problems import field_message, problem_text
 from services.registration.domain.consent import consent_text
 from services.registration.web.context import current_runtime, page_language
-from services.registration.web.origins import frame_ancestors, seminar_origins, series_origins
+from services.registration.web.origins import seminar_origins, series_origins
 from services.registration.domain.public_seminars import list_public_seminars
 from services.registration.public.registration_form import render_registered, render_seminar, submit_form
 from services.registration.domain.registration_window import closed_reason
@@ -49,14 +49,6 @@ def widget():
     # Partner pages that isolate themselves (Cross-Origin-Embedder-Policy) may still load it.
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response.make_conditional(request)
-
-
-@embed.after_request
-def _framed_only_by_partners(response: Response) -> Response:
-    """Every /embed page may be framed by the service itself and the partners its view allowed."""
-    if request.path.startswith("/embed/"):
-        response.headers["Content-Security-Policy"] = frame_ancestors(g.get("frame_origins"))
-    return response
 
 
 @embed.get("/embed/events/<int:event_id>")
