@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 from shared.config import Settings
 from shared.containment import each_shown
 from shared.ical import make_calendar, seminar_event
+from shared.personal_feed import same_feed
 from shared.models import Organiser, Registration, RegistrationStatus, Seminar, SeminarStatus, Series
 
 
@@ -65,14 +66,14 @@ def seminar_feed(session: Session, settings: Settings, now: datetime, seminar_id
 def personal_feed(
     session: Session, settings: Settings, registration_id: int, feed_nonce: str, now: datetime
 ) -> PersonalFeed | None:
-    """The seminars the owner of a registration's address is confirmed for, with join links.
+    """The seminars the owner of a registration's address is confirmed for at its organiser, with join links.
 
     None when the token's registration is gone, anonymised or its feed link was renewed.
     """
     registration = session.get(Registration, registration_id)
     if registration is None or registration.feed_nonce != feed_nonce or registration.anonymised_at:
         return None
-    mine = select(Registration).where(Registration.email_key == registration.email_key)
+    mine = select(Registration).where(same_feed(registration))
     registrations = session.scalars(mine.options(joinedload(Registration.seminar).joinedload(Seminar.series))).all()
     confirmed = [r for r in registrations if r.status == RegistrationStatus.CONFIRMED and _shown(r.seminar, settings, now)]
     confirmed.sort(key=lambda r: (r.seminar.starts_at, r.seminar.id))

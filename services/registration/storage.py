@@ -91,7 +91,8 @@ TAKE_SEAT = (
 _ROW = ("status", "name", "email", "language", "answers", "consent_version", "consent_at", "source_page",
         "created_at", "confirmed_at", "email_confirmed_at", "cancelled_at", "expires_at")
 _NEW_ROW = ("seminar_id", "email_key", "token_nonce", "feed_nonce", *_ROW)
-_REUSED_ROW = (*_ROW, "token_nonce")
+# A reused row gets new secrets too: links to its earlier round, page and feed alike, stop working.
+_REUSED_ROW = (*_ROW, "token_nonce", "feed_nonce")
 _INSERT = insert(_REGISTRATIONS).returning(_REGISTRATIONS.c.id)
 _REUSE = update(_REGISTRATIONS).where(_REGISTRATIONS.c.id == bindparam("registration_id"))
 # SQLite: a registration's seat and the open-seminar check in one statement; ``TAKE_SEAT`` is for promotions.
@@ -199,7 +200,8 @@ def write_registration(connection: Connection, seminar_id: int, email_key: str, 
         ).scalar_one()
     else:
         registration_id = earlier_id
-        connection.execute(_REUSE, {"registration_id": registration_id, "token_nonce": new_nonce(), **values})
+        connection.execute(_REUSE, {"registration_id": registration_id, "token_nonce": new_nonce(),
+                                    "feed_nonce": new_nonce(), **values})
     return registration_id, add_notification(connection, registration_id, first_mail, dedupe_key)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Hashable, Protocol
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,7 @@ from shared.models import (
     new_nonce,
 )
 from shared.outbox import add_notification, round_key
+from shared.personal_feed import same_feed
 from shared.problems import Refusal
 from shared.runtime import Runtime
 from shared.times import utcnow
@@ -312,11 +313,17 @@ def expire_unconfirmed(runtime: Runtime, now: datetime | None = None) -> int:
 
 
 def renew_feed_link(runtime: Runtime, registration_id: int) -> str:
-    """Give the personal feed a new secret address; links to the old one then answer 404."""
+    """Give the personal feed a new secret address; every earlier link of it answers 404 from then on.
+
+    The feed is the address's at this organiser (``shared.personal_feed``): all of
+    its registrations there get the new secret, so none of their old links lives on.
+    """
     with write_transaction(runtime.sessions) as session:
         registration = _locked(session, registration_id)
-        registration.feed_nonce = new_nonce()
-        return registration.feed_nonce
+        nonce = new_nonce()
+        session.execute(update(Registration).where(same_feed(registration)).values(feed_nonce=nonce)
+                        .execution_options(synchronize_session=False))
+        return nonce
 
 
 def _locked(session: Session, registration_id: int) -> Registration:
