@@ -359,12 +359,28 @@ class Account(Timestamps, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
-    # Part of every web session of this account; replaced to sign all of them out.
-    session_nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
     last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     disabled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     memberships: Mapped[list["Membership"]] = relationship(back_populates="account", cascade="all, delete-orphan")
+
+
+class AccountSession(Base):
+    """A login to the organiser pages: the cookie carries its secret, the row says it still holds.
+
+    Ending a session deletes its row, so a copy of the cookie is worth nothing from
+    then on (logout, a new password, "end all sessions").
+    """
+
+    __tablename__ = "account_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    # SHA-256 of the secret in the cookie: a copy of the database logs nobody in.
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class Membership(Base):

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import subprocess
+from datetime import timedelta
 import sys
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
-from services.registration.accounts.logins import authenticate, change_password, session_account
+from services.registration.accounts.logins import authenticate, change_password
+from services.registration.accounts.sessions import drop_expired_sessions, session_account, start_session
 from services.registration.accounts.members import AccountExists, create_account, grant_role, organisers_of
 from services.registration.accounts.passwords import PasswordTooShort
 from shared.db import read_session, write_transaction
-from shared.models import Account, Organiser, Role
+from shared.models import Account, AccountSession, Organiser, Role
+from shared.times import utcnow
 from tests.conftest import service_env
 from tests.factories import make_organiser
 
@@ -54,11 +57,23 @@ def test_an_outdated_hash_is_upgraded_at_login(runtime):
 
 def test_a_new_password_ends_every_session(runtime):
     account_id = create_account(runtime, "anna@stiftung.example", "Anna", PASSWORD)
-    nonce = authenticate(runtime, "anna@stiftung.example", PASSWORD).session_nonce
-    assert session_account(runtime, account_id, nonce) is not None
+    laptop, phone = start_session(runtime, account_id), start_session(runtime, account_id)
+    assert session_account(runtime, laptop).id == account_id and session_account(runtime, phone).id == account_id
     change_password(runtime, account_id, PASSWORD + "-neu")
-    assert session_account(runtime, account_id, nonce) is None
+    assert session_account(runtime, laptop) is None and session_account(runtime, phone) is None
     assert authenticate(runtime, "anna@stiftung.example", PASSWORD) is None
+
+
+def test_a_session_ends_when_it_expires_and_the_scheduler_clears_it(runtime, settings):
+    account_id = create_account(runtime, "anna@stiftung.example", "Anna", PASSWORD)
+    started = utcnow()
+    secret = start_session(runtime, account_id, now=started)
+    lifetime = timedelta(hours=settings.session_hours)
+    assert session_account(runtime, secret, now=started + lifetime - timedelta(minutes=1)) is not None
+    assert session_account(runtime, secret, now=started + lifetime) is None
+    assert drop_expired_sessions(runtime, started + lifetime) == 1
+    with read_session(runtime.sessions) as session:
+        assert session.scalar(select(func.count()).select_from(AccountSession)) == 0
 
 
 def test_roles_are_per_organiser(runtime):
@@ -100,3 +115,16 @@ def test_the_command_line_creates_the_first_organiser_and_admin(settings, runtim
     with read_session(runtime.sessions) as session:
         assert session.scalars(select(Organiser.slug)).all() == ["musikverband"]
         assert session.scalars(select(Account.email)).all() == ["vorstand@musikverband.example"]
+
+
+@pytest.mark.slow
+def test_the_command_line_ends_every_session_of_an_account(settings, runtime):
+    account_id = create_account(runtime, "anna@stiftung.example", "Anna", PASSWORD)
+    secrets = [start_session(runtime, account_id) for _ in range(3)]
+    ended = run_admin(settings, "end-sessions", "--email", "ANNA@stiftung.example")
+    assert ended.returncode == 0, ended.stderr
+    assert "3 sessions ended" in ended.stdout
+    assert all(session_account(runtime, secret) is None for secret in secrets)
+    assert authenticate(runtime, "anna@stiftung.example", PASSWORD) is not None  # the password stays
+    unknown = run_admin(settings, "end-sessions", "--email", "nobody@stiftung.example")
+    assert unknown.returncode == 1 and "No account" in unknown.stderr

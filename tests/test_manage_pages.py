@@ -206,6 +206,44 @@ def test_logout_ends_the_session(client, world):
     assert client.get("/manage/stiftung/").status_code == 302
 
 
+def session_cookie(client) -> str:
+    """The value of the client's organiser session cookie."""
+    return client.get_cookie("seminare_manage", path="/manage").value
+
+
+def with_cookie(app, value: str):
+    """Another browser, holding a copy of a session cookie."""
+    thief = app.test_client()
+    thief.set_cookie("seminare_manage", value, path="/manage")
+    return thief
+
+
+def test_a_copy_of_the_cookie_is_worth_nothing_after_logout(app, client, world):
+    log_in(client, world.editor)
+    copy = with_cookie(app, session_cookie(client))
+    assert copy.get("/manage/stiftung/").status_code == 200
+
+    post(client, "/manage/logout")
+
+    assert copy.get("/manage/stiftung/").status_code == 302  # to the login page
+
+
+def test_logging_out_everywhere_ends_the_sessions_on_every_device(app, client, world):
+    log_in(client, world.editor)
+    laptop = app.test_client()
+    log_in(laptop, world.editor)
+    other_account = app.test_client()
+    log_in(other_account, world.admin)
+
+    response = post(client, "/manage/logout-everywhere")
+
+    assert response.status_code == 302 and response.headers["Location"] == "/manage/login"
+    assert client.get("/manage/stiftung/").status_code == 302
+    assert laptop.get("/manage/stiftung/").status_code == 302
+    assert other_account.get("/manage/stiftung/").status_code == 200
+    assert "2 Sitzungen beendet" in client.get("/manage/login").get_data(as_text=True)
+
+
 def test_every_page_without_login_leads_to_the_login(app, client, world):
     pages = urls(app, "GET", org="stiftung", seminar_id=world.seminar, series_id=world.series)
 

@@ -24,6 +24,7 @@ from shared.models import Account, Organiser, Role
 from shared.problems import Refusal
 from shared.runtime import Runtime, make_runtime
 from services.registration.accounts.logins import change_password
+from services.registration.accounts.sessions import end_all_sessions
 from services.registration.accounts.members import create_account, grant_role
 
 
@@ -82,14 +83,30 @@ def create_admin(runtime: Runtime, arguments) -> int:
 
 def set_password(runtime: Runtime, arguments) -> int:
     """Give an account a new password; its open sessions end."""
-    with read_session(runtime.sessions) as session:
-        account_id = session.scalar(select(Account.id).where(Account.email == arguments.email.strip().lower()))
+    account_id = _account_id(runtime, arguments.email)
     if account_id is None:
-        print(f"No account {arguments.email!r}.", file=sys.stderr)
         return 1
     change_password(runtime, account_id, _password())
     print("Password changed; every session of this account has ended.")
     return 0
+
+
+def end_sessions(runtime: Runtime, arguments) -> int:
+    """End every session of an account (a lost laptop), without changing its password."""
+    account_id = _account_id(runtime, arguments.email)
+    if account_id is None:
+        return 1
+    print(f"{end_all_sessions(runtime, account_id)} sessions ended.")
+    return 0
+
+
+def _account_id(runtime: Runtime, email: str) -> int | None:
+    """The id of the account with this address; None (and a message) if there is none."""
+    with read_session(runtime.sessions) as session:
+        account_id = session.scalar(select(Account.id).where(Account.email == email.strip().lower()))
+    if account_id is None:
+        print(f"No account {email!r}.", file=sys.stderr)
+    return account_id
 
 
 def _password() -> str:
@@ -122,6 +139,10 @@ def _parser() -> argparse.ArgumentParser:
     password = commands.add_parser("set-password", help="set a new password for an account")
     password.add_argument("--email", required=True)
     password.set_defaults(command=set_password)
+
+    sessions = commands.add_parser("end-sessions", help="end every session of an account")
+    sessions.add_argument("--email", required=True)
+    sessions.set_defaults(command=end_sessions)
     return parser
 
 

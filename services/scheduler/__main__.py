@@ -12,6 +12,7 @@ from shared.logs import bind, configure_logging, unbind
 from shared.redis_keys import scheduler_lock
 from shared.runtime import Runtime, make_runtime
 from shared.times import utcnow
+from services.registration.accounts.sessions import drop_expired_sessions
 from services.registration.domain.registrations import expire_unconfirmed
 from services.registration.domain.retention import anonymise_due
 from services.scheduler.reminders import create_reminders
@@ -29,6 +30,7 @@ def run_once(runtime: Runtime, now=None) -> dict[str, int]:
         "notifications_requeued": sweep_notifications(runtime, now),
         # After the sweep, so that the reminders written here are not queued twice in one round.
         "reminders_created": create_reminders(runtime, now),
+        "sessions_dropped": drop_expired_sessions(runtime, now),
     }
 
 

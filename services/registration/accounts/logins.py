@@ -1,14 +1,13 @@
-"""Logging in: checking an address and password, the sessions an account has, and ending them all with a new password."""
+"""Logging in: checking an address and password, and setting a new one (which ends every session of the account)."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
-from shared.db import read_session, write_transaction
-from shared.models import Account, new_nonce
+from shared.db import write_transaction
+from shared.models import Account, AccountSession
 from shared.runtime import Runtime
 from shared.times import utcnow
 from services.registration.accounts.passwords import hash_password, needs_rehash, rehash, verify_password, verify_unknown
@@ -30,21 +29,8 @@ def authenticate(runtime: Runtime, email: str, password: str, now: datetime | No
 
 
 def change_password(runtime: Runtime, account_id: int, password: str) -> None:
-    """Set a new password and sign out every session of the account."""
+    """Set a new password and end every session of the account."""
     password_hash = hash_password(password)
     with write_transaction(runtime.sessions) as session:
-        session.execute(
-            update(Account).where(Account.id == account_id)
-            .values(password_hash=password_hash, session_nonce=new_nonce())
-        )
-
-
-def session_account(runtime: Runtime, account_id: int, session_nonce: str) -> Account | None:
-    """The account a web session belongs to, if that session is still valid."""
-    with read_session(runtime.sessions) as session:
-        account = session.get(Account, account_id)
-        if account is None or account.disabled_at is not None:
-            return None
-        if not secrets.compare_digest(account.session_nonce, session_nonce):
-            return None
-        return account
+        session.execute(update(Account).where(Account.id == account_id).values(password_hash=password_hash))
+        session.execute(delete(AccountSession).where(AccountSession.account_id == account_id))

@@ -14,11 +14,13 @@ from shared.config import Settings
 from shared.models import Account, Role
 from services.registration.accounts.api_tokens import principal_for_token
 from services.registration.web.context import current_runtime
-from services.registration.accounts.logins import session_account
+from services.registration.accounts.sessions import end_all_sessions, end_session, session_account, start_session
 from services.registration.accounts.members import principal_for_account
 from services.registration.accounts.principals import Principal
 
 CSRF_FIELD = "csrf_token"
+# The cookie's field with the session's secret (``accounts.sessions``).
+SESSION_FIELD = "session"
 
 
 def configure_sessions(app: Flask, settings: Settings) -> None:
@@ -77,21 +79,33 @@ def log_in(account: Account) -> None:
     """Start a fresh session for the account (a new CSRF token too: no fixation)."""
     session.clear()
     session.permanent = True
-    session["account"] = account.id
-    session["nonce"] = account.session_nonce
+    session[SESSION_FIELD] = start_session(current_runtime(), account.id)
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
 
 
 def log_out() -> None:
-    """End the session."""
+    """End the session on the server too: a copy of the cookie opens nothing from now on."""
+    secret = session.get(SESSION_FIELD)
+    if secret:
+        end_session(current_runtime(), secret)
     session.clear()
 
 
+def log_out_everywhere() -> int:
+    """End every session of the logged-in account, on every device; returns how many there were."""
+    account = current_account()
+    if account is None:
+        raise Unauthorized()
+    count = end_all_sessions(current_runtime(), account.id)
+    session.clear()
+    return count
+
+
 def current_account() -> Account | None:
-    """The logged-in account, if the session is valid (checked once per request)."""
+    """The logged-in account, if the session still holds (checked once per request)."""
     if "account" not in g:
-        account_id, nonce = session.get("account"), session.get("nonce")
-        g.account = session_account(current_runtime(), account_id, nonce) if account_id and nonce else None
+        secret = session.get(SESSION_FIELD)
+        g.account = session_account(current_runtime(), secret) if isinstance(secret, str) else None
     return g.account
 
 

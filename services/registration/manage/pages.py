@@ -48,6 +48,7 @@ from services.registration.manage.auth import (
     current_account,
     log_in,
     log_out,
+    log_out_everywhere,
     page_principal,
 )
 from services.registration.web.context import current_runtime, page_language, page_plural, page_text
@@ -199,6 +200,16 @@ def logout():
     check_csrf()
     log_out()
     return _done(page_text("Sie sind abgemeldet."), "manage_pages.login_form")
+
+
+@manage_pages.post("/logout-everywhere")
+def logout_everywhere():
+    """End every session of the account, on every device: after a lost phone or a shared computer."""
+    check_csrf()
+    count = log_out_everywhere()
+    return _done(page_plural("Sie sind überall abgemeldet: %(count)s Sitzung beendet.",
+                             "Sie sind überall abgemeldet: %(count)s Sitzungen beendet.", count),
+                 "manage_pages.login_form")
 
 
 @manage_pages.get("/")
