@@ -58,6 +58,9 @@ class Settings:
     form_max_age_seconds: int = 24 * 3600
     # Hours an organiser's login session lasts.
     session_hours: int = 12
+    # Reverse proxies in front of the web services that add X-Forwarded-For, -Proto
+    # and -Host (0: none; such headers are then ignored, as anybody can send them).
+    trusted_proxies: int = 0
     # Seconds between two rounds of the scheduler.
     scheduler_interval_seconds: float = 60.0
 
@@ -88,6 +91,7 @@ class Settings:
             form_min_fill_seconds=_int(env, "FORM_MIN_FILL_SECONDS", defaults.form_min_fill_seconds),
             form_max_age_seconds=_int(env, "FORM_MAX_AGE_SECONDS", defaults.form_max_age_seconds),
             session_hours=_int(env, "SESSION_HOURS", defaults.session_hours),
+            trusted_proxies=_int(env, "TRUSTED_PROXIES", defaults.trusted_proxies),
             scheduler_interval_seconds=_number(env, "SCHEDULER_INTERVAL_SECONDS", defaults.scheduler_interval_seconds),
         )
         settings.check()

@@ -683,3 +683,23 @@ def test_reminder_times_are_read_as_people_write_them():
     for wrong in ("24", "morgen", "0 h", "61 Tage", "1 h, 2 h, 3 h, 4 h, 5 h, 6 h"):
         with pytest.raises(ValueError):
             reminder_minutes(wrong)
+
+
+def from_address(app, address: str):
+    """A browser on another client address."""
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = address
+    return other
+
+
+def test_failures_spread_over_many_clients_never_lock_the_owner_out(app, world, fixed_clock):
+    attackers = [from_address(app, f"198.51.100.{n}") for n in range(6)]
+    for attacker in attackers:  # 4 wrong passwords each: 24 for the address within the hour
+        for _ in range(4):
+            assert log_in(attacker, world.editor, "geraten-geraten-123").status_code == 200
+
+    # A client that has failed for the address is refused now, even with the right password.
+    assert log_in(attackers[0], world.editor).status_code == 429
+    # The owner on a device of their own gets in, and a new client's wrong guess is just wrong.
+    assert log_in(from_address(app, "203.0.113.5"), world.editor, "geraten-geraten-123").status_code == 200
+    assert log_in(from_address(app, "203.0.113.9"), world.editor).status_code == 302

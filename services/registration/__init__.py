@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.config import Settings
 from shared.content_version import ContentVersionWatcher
@@ -52,6 +53,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_logging()
     install_request_logging(app)
     install_metrics(app, "registration")
+    if settings.trusted_proxies:
+        # Behind a reverse proxy the client is the proxy's X-Forwarded-For, not the proxy:
+        # limits count per participant, links and origins use the public scheme and host.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     from services.registration.public.api import api as public_api
     from services.registration.public.embed import embed

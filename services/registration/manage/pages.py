@@ -54,6 +54,7 @@ from services.registration.manage.auth import (
 from services.registration.web.context import current_runtime, page_language, page_plural, page_text
 from services.registration.domain.data_requests import erase_person
 from services.registration.manage.exports import STATUS_LABELS
+from services.registration.manage.login_limits import LoginLimits
 from services.registration.manage.labels import (
     AUDIT_ACTIONS,
     MAIL_KINDS,
@@ -63,7 +64,6 @@ from services.registration.manage.labels import (
     SEMINAR_STATUSES,
     label,
 )
-from services.registration.web.limits import RegistrationLimits
 from services.registration.accounts.logins import authenticate
 from services.registration.manage.forms import (
     MOVE_REFUSAL_FIELDS,
@@ -97,9 +97,6 @@ from services.registration.manage.views import REPORT_FILENAME, attendee_export,
 manage_pages = Blueprint("manage_pages", __name__, url_prefix="/manage", template_folder="templates")
 VIEW, EDIT, ADMIN = Role.VIEWER, Role.EDITOR, Role.ADMIN
 
-# Guessing passwords must be slow: per client address and per login name.
-LOGIN_LIMIT_PER_IP = "10/minute;50/hour"
-LOGIN_LIMIT_PER_EMAIL = "5/minute"
 COMMON_ZONES = ("Europe/Berlin", "Europe/Vienna", "Europe/Zurich", "Europe/London", "UTC")
 
 
@@ -122,11 +119,9 @@ def _done(message: str, endpoint: str, **values) -> Response:
 
 @manage_pages.record_once
 def _set_up_login_limits(state) -> None:
-    """Count logins like registration posts (same Redis script), with the login's own rules."""
+    """Count logins in the app's Redis (``login_limits``)."""
     runtime = state.app.extensions["runtime"]
-    rules = runtime.settings.with_overrides(rate_limit_per_ip=LOGIN_LIMIT_PER_IP,
-                                            rate_limit_per_email=LOGIN_LIMIT_PER_EMAIL)
-    state.app.extensions["manage_login_limits"] = RegistrationLimits(runtime.redis, rules, purpose="login")
+    state.app.extensions["manage_login_limits"] = LoginLimits(runtime.redis, runtime.settings)
 
 
 @manage_pages.context_processor
@@ -182,12 +177,14 @@ def login_form():
 def login():
     """Log in with email address and password (rate limited per address and per client)."""
     check_csrf()
-    wait = current_app.extensions["manage_login_limits"].seconds_to_wait()
+    limits = current_app.extensions["manage_login_limits"]
+    wait = limits.seconds_to_wait()
     if wait is not None:
         raise TooManyRequests(retry_after=wait)
     email = request.form.get("email", "")
     account = authenticate(current_runtime(), email, request.form.get("password", ""))
     if account is None:
+        limits.failed()
         # One message for an unknown address and a wrong password: nobody learns which accounts exist.
         return render_template("manage/login.html", failed=True, next=request.form.get("next", ""), email=email)
     log_in(account)

@@ -1,4 +1,4 @@
-"""Rate limits for registration posts, per IP address and per email address, kept in Redis.
+"""Rate limits, kept in Redis: registration posts per IP address and per email address, and the counters logins use.
 
 Fixed windows ("30/minute;300/hour"), counted under keys that carry the window's
 number, so they expire by themselves. All counters of one request are checked by
@@ -13,6 +13,7 @@ import hmac
 import logging
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import redis
 from flask import Flask, request
@@ -42,11 +43,19 @@ return exceeded
 
 @dataclass(frozen=True)
 class Rule:
-    """At most ``amount`` registration posts per ``seconds`` from one IP address or one email address."""
+    """At most ``amount`` events per ``seconds`` for one identity of ``scope``.
 
-    scope: str  # "ip" or "email"
+    Scopes: ``ip`` (the client's address), ``email`` (a keyed hash of the address
+    in the form), ``ip+email`` (both: one client trying one address).
+    """
+
+    scope: str
     amount: int
     seconds: int
+
+    def wait(self, now: int) -> int:
+        """Seconds from ``now`` until this rule's window ends."""
+        return max(1, (now // self.seconds + 1) * self.seconds - now)
 
 
 def parse_rules(scope: str, text: str) -> list[Rule]:
@@ -56,37 +65,75 @@ def parse_rules(scope: str, text: str) -> list[Rule]:
     return [Rule(scope, item.amount, item.get_expiry()) for item in parse_many(text)]
 
 
-class RegistrationLimits:
-    """Counts posts (registrations, or logins) in Redis and says how long a refused client must wait."""
+class Windows:
+    """Fixed-window counters in Redis for one purpose; a check of several rules is one round trip.
 
-    def __init__(self, client: redis.Redis, settings: Settings, purpose: str = "registration"):
-        self.rules = parse_rules("ip", settings.rate_limit_per_ip) + parse_rules("email", settings.rate_limit_per_email)
+    If Redis is down, nothing is counted and nothing refused: registrations and
+    logins go on without limits rather than failing.
+    """
+
+    def __init__(self, client: redis.Redis, secret_key: str, purpose: str, clock: Callable[[], float] | None = None):
         # Part of every counter's name: logins and registrations never share a counter.
         self._purpose = purpose
-        self._secret = settings.secret_key
+        self._secret = secret_key
+        self._client = client
+        self._clock = clock or (lambda: time.time())  # looked up at each call, so a test may fix the module's clock
         self._count = client.register_script(_COUNT)
 
-    def seconds_to_wait(self, now: float | None = None) -> int | None:
-        """Count this request; None if it is allowed, else the seconds until it would be."""
-        if not self.rules:
+    def count(self, rules: list[Rule]) -> int | None:
+        """Count this request under each rule; None if none is exceeded, else the seconds to wait."""
+        if not rules:
             return None
-        now = int(now if now is not None else time.time())
-        identities = {"ip": request.remote_addr or "unknown", "email": email_key(self._secret)}
-        keys, args = [], []
-        for rule in self.rules:
-            window = now // rule.seconds
-            keys.append(f"{rate_limit_prefix()}:{self._purpose}:{rule.scope}:{rule.amount}/{rule.seconds}s:{identities[rule.scope]}:{window}")
-            args += [rule.amount, rule.seconds]
+        now = int(self._clock())
+        keys = [self._key(rule, now) for rule in rules]
+        args = [value for rule in rules for value in (rule.amount, rule.seconds)]
         try:
             exceeded = int(self._count(keys=keys, args=args))
         except redis.RedisError as exc:
-            # If Redis is down, registrations go on without limits rather than failing.
             log.warning("rate limits not checked: %s", exc.__class__.__name__)
             return None
-        if not exceeded:
-            return None
-        rule = self.rules[exceeded - 1]
-        return max(1, (now // rule.seconds + 1) * rule.seconds - now)
+        return rules[exceeded - 1].wait(now) if exceeded else None
+
+    def counted(self, rules: list[Rule]) -> list[int]:
+        """How often each rule has counted this request's identity in its current window (nothing is counted)."""
+        now = int(self._clock())
+        try:
+            values = self._client.mget([self._key(rule, now) for rule in rules])
+        except redis.RedisError as exc:
+            log.warning("rate limits not read: %s", exc.__class__.__name__)
+            return [0] * len(rules)
+        return [int(value or 0) for value in values]
+
+    def seconds_left(self, rule: Rule) -> int:
+        """Seconds until ``rule``'s current window ends."""
+        return rule.wait(int(self._clock()))
+
+    def _key(self, rule: Rule, now: int) -> str:
+        identity = _identity(rule.scope, self._secret)
+        return (f"{rate_limit_prefix()}:{self._purpose}:{rule.scope}:{rule.amount}/{rule.seconds}s:{identity}:"
+                f"{now // rule.seconds}")
+
+
+def _identity(scope: str, secret_key: str) -> str:
+    """Who a rule counts for this request: the client's address, the form's email address (hashed), or both."""
+    ip = request.remote_addr or "unknown"
+    if scope == "ip":
+        return ip
+    if scope == "email":
+        return email_key(secret_key)
+    return f"{ip}:{email_key(secret_key)}"
+
+
+class RegistrationLimits:
+    """The registration posts' limits per IP address and per email address (``RATE_LIMIT_PER_IP``, ``…_PER_EMAIL``)."""
+
+    def __init__(self, client: redis.Redis, settings: Settings, clock: Callable[[], float] | None = None):
+        self.rules = parse_rules("ip", settings.rate_limit_per_ip) + parse_rules("email", settings.rate_limit_per_email)
+        self._windows = Windows(client, settings.secret_key, "registration", clock)
+
+    def seconds_to_wait(self) -> int | None:
+        """Count this request; None if it is allowed, else the seconds until it would be."""
+        return self._windows.count(self.rules)
 
 
 def install_limits(app: Flask, client: redis.Redis, settings: Settings) -> RegistrationLimits:
