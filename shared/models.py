@@ -192,6 +192,8 @@ class Seminar(Timestamps, Base):
         CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
         CheckConstraint("seats_taken >= 0", name="seats_taken_not_negative"),
         Index("ix_seminars_status_starts_at", "status", "starts_at"),
+        # SQLite: a deleted seminar's id (its calendar UID, its feed address) never comes back (migration 0009).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -55,7 +55,7 @@ def test_registration_confirmation_mail_and_feed(settings, runtime, smtp_server)
         assert first["X-Envelope-To"] == "erika@example.org"
         assert first["Subject"] == (
             "Bitte bestätigen Sie Ihre Anmeldung: "
-            "Junge Wilde: Räume schaffen für das Engagement junger Menschen"
+            "„Junge Wilde: Räume schaffen für das Engagement junger Menschen“"
         )
         text = first.get_body(("plain",)).get_content()
         assert f"Mittwoch, {day.day}. {MONATE[day.month - 1]} {day.year}" in text
@@ -68,7 +68,7 @@ def test_registration_confirmation_mail_and_feed(settings, runtime, smtp_server)
         status, headers, _ = http("POST", f"{registration.url}/r/{link.group(1)}/confirm", data=b"")
         assert status == 302
         second = smtp_server.sink.wait_for(2)[1]
-        assert second["Subject"].startswith("Anmeldung bestätigt: Junge Wilde")
+        assert second["Subject"].startswith("Anmeldung bestätigt: „Junge Wilde")
         confirmed_text = second.get_body(("plain",)).get_content()
         assert "https://meet.example/junge-wilde" in confirmed_text
         assert "13:30–15:00 Uhr" in confirmed_text

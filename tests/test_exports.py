@@ -126,6 +126,14 @@ def test_formula_like_text_is_plain_text_in_csv(runtime, seminar):
     assert row[11] == "'@SUM(A1:A2)"
 
 
+def test_an_organisers_question_label_is_no_formula_in_the_csv_header(runtime, seminar):
+    with write_transaction(runtime.sessions) as session:
+        add_question(session, session.get(Seminar, seminar["seminar_id"]), "sum", QuestionKind.SHORT_TEXT, 4,
+                     "=SUM(A1:A9)")
+    header = csv_rows(runtime, **seminar)[0]
+    assert "'=SUM(A1:A9)" in header and "=SUM(A1:A9)" not in header
+
+
 def test_formula_like_text_is_plain_text_in_xlsx(runtime, seminar):
     formula_people(runtime, seminar)
     sheet = xlsx_sheet(runtime, **seminar)

@@ -138,7 +138,8 @@ def test_each_kind_in_each_language(smtp_runtime, smtp_server, kind, language):
     key = reminder_key(1440, seminar.starts_at) if kind == NotificationKind.REMINDER else "t"
     mail = send(smtp_runtime, smtp_server, add_mail(smtp_runtime, registration_id, kind, key))
 
-    title = "Kommunal Engagiert: Testseminar"
+    # The organiser's title in the reader's quotation marks, so that it cannot pass for the service's words.
+    title = {"de": "„Kommunal Engagiert: Testseminar“", "en": "“Kommunal Engagiert: Testseminar”"}[language]
     assert mail["Subject"] == (subject_de if language == "de" else subject_en) + title + (
         {"de": " am Mittwoch, 10. Dezember 2031, 13:30 Uhr", "en": " on Wednesday, 10 December 2031, 13:30"}[language]
         if kind == NotificationKind.REMINDER else ""
@@ -254,7 +255,7 @@ def test_a_moved_and_then_cancelled_seminar_updates_the_same_calendar_entry(smtp
     assert [calendar["METHOD"] for calendar in (first, changed, cancelled)] == ["REQUEST", "REQUEST", "CANCEL"]
     assert [str(event["STATUS"]) for event in events] == ["CONFIRMED", "CONFIRMED", "CANCELLED"]
     assert events[0].decoded("DTSTART").day == 10 and events[1].decoded("DTSTART").hour == 10
-    assert changed_mail["Subject"] == "Geänderte Angaben: Kommunal Engagiert: Testseminar"
+    assert changed_mail["Subject"] == "Geänderte Angaben: „Kommunal Engagiert: Testseminar“"
     assert "Mittwoch, 17. Dezember 2031, 10:00–11:30 Uhr" in texts(changed_mail)[0]
     assert JOIN_URL not in cancel_mail.as_string()
 
@@ -267,7 +268,7 @@ def test_mails_written_before_a_cancellation_are_not_sent_after_it(smtp_runtime,
     [cancelled_id] = cancel_seminar(smtp_runtime, seminar_id)  # before the worker got to the first mail
     assert deliver(smtp_runtime, confirmed_id) == Outcome.SKIPPED
     mail = send(smtp_runtime, smtp_server, cancelled_id)
-    assert mail["Subject"] == "Abgesagt: Kommunal Engagiert: Testseminar"
+    assert mail["Subject"] == "Abgesagt: „Kommunal Engagiert: Testseminar“"
     assert len(smtp_server.sink.received) == 1
     with read_session(smtp_runtime.sessions) as session:
         row = session.get(Notification, confirmed_id)
@@ -290,7 +291,7 @@ def test_names_and_titles_cannot_inject_headers(smtp_runtime, smtp_server):
 
     assert mail["Bcc"] is None and mail["Cc"] is None
     assert mail["X-Envelope-To"] == "erika@example.org"  # the only recipient
-    assert mail["Subject"] == "Anmeldung bestätigt: Seminar Bcc: title-victim@example.org Body"
+    assert mail["Subject"] == "Anmeldung bestätigt: „Seminar Bcc: title-victim@example.org Body“"
     [reply_to] = mail["Reply-To"].addresses
     assert (reply_to.display_name, reply_to.addr_spec) == ("Verein Bcc: org-victim@example.org",
                                                            organiser_address)
@@ -328,6 +329,6 @@ def test_the_default_maildir_gets_the_same_mail(runtime, settings):
     maildir = mailbox.Maildir(settings.mail_url.removeprefix("maildir:"), create=False)
     [raw] = [maildir.get_bytes(key) for key in maildir.keys()]
     mail = message_from_bytes(raw, policy=policy.default)
-    assert mail["Subject"] == "Anmeldung bestätigt: Kommunal Engagiert: Testseminar"
+    assert mail["Subject"] == "Anmeldung bestätigt: „Kommunal Engagiert: Testseminar“"
     calendar, _ = calendar_of(mail)
     assert calendar["METHOD"] == "REQUEST"

@@ -335,6 +335,7 @@ def test_exports_stream_as_attachments_and_are_audited(client, runtime, ours):
         make_registration(session, seminar, RegistrationStatus.WAITLISTED, name='=HYPERLINK("http://x","y")')
     csv_answer = client.get(f"{MANAGE}/events/{ours.seminar_id}/registrations.csv", headers=ours.auth(Role.VIEWER))
     assert csv_answer.status_code == 200
+    assert csv_answer.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert csv_answer.headers["Content-Disposition"].startswith("attachment; filename*=UTF-8''")
     assert csv_answer.headers["Cache-Control"] == "no-store"
     text = csv_answer.get_data().decode("utf-8-sig")
@@ -413,3 +414,27 @@ def test_a_seminar_may_keep_registrations_shorter_than_its_organiser(client, our
     assert (datetime.fromisoformat(shorter["anonymise_after"]).date() - ends).days in (3, 4)  # a local date
     refused = client.patch(f"{MANAGE}/events/{ours.seminar_id}", json={"retention_days": 0}, headers=ours.auth())
     assert refused.status_code == 422 and "retention_days" in refused.json["errors"]
+
+
+def test_the_audit_log_comes_in_pages_newest_first(client, runtime, ours):
+    with write_transaction(runtime.sessions) as session:
+        for n in range(7):
+            session.add(AuditEvent(organiser_id=ours.organiser_id, actor="test", action="seminar.changed",
+                                   subject_type="seminar", subject_id=n, details={}))
+    seen, path = [], f"{MANAGE}/audit?limit=3"
+    while path:
+        page = client.get(path, headers=ours.auth(Role.ADMIN))
+        assert page.status_code == 200 and len(page.json) <= 3
+        seen += [entry["subject_id"] for entry in page.json]
+        link = page.headers.get("Link")
+        path = link.split(">", 1)[0].lstrip("<") if link else None
+    assert seen == [6, 5, 4, 3, 2, 1, 0]
+    assert client.get(f"{MANAGE}/audit?limit=0", headers=ours.auth(Role.ADMIN)).status_code == 422
+
+
+def test_a_method_a_route_does_not_take_is_answered_405_with_allow(client, ours):
+    answer = client.delete(f"{MANAGE}/events/{ours.seminar_id}/registrations", headers=ours.auth())
+    assert answer.status_code == 405 and answer.mimetype == "application/problem+json"
+    assert set(answer.headers["Allow"].replace(" ", "").split(",")) >= {"GET"}
+    public = client.put("/api/v1/events")
+    assert public.status_code == 405 and "GET" in public.headers["Allow"]

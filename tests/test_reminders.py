@@ -134,7 +134,7 @@ def test_a_moved_seminar_reminds_at_its_new_time(runtime, smtp_server):
     finally:
         smtp.close()
     [mail] = smtp_server.sink.received
-    assert mail["Subject"] == "Erinnerung: Kommunal Engagiert: Testseminar am Mittwoch, 17. Dezember 2031, 13:30 Uhr"
+    assert mail["Subject"] == "Erinnerung: „Kommunal Engagiert: Testseminar“ am Mittwoch, 17. Dezember 2031, 13:30 Uhr"
     calendar = icalendar.Calendar.from_ical(next(mail.iter_attachments()).get_payload(decode=True))
     event = calendar.walk("VEVENT")[0]
     assert (event["SEQUENCE"], event.decoded("DTSTART").day) == (1, 17)
@@ -171,7 +171,7 @@ def test_the_scheduler_round_sends_reminders_through_the_worker(runtime, worker,
     report = run_once(runtime, now=START - DAY)
     assert report["reminders_created"] == 1
     [mail] = smtp_server.sink.wait_for(1)
-    assert mail["Subject"] == "Erinnerung: Kommunal Engagiert: Testseminar am Mittwoch, 10. Dezember 2031, 13:30 Uhr"
+    assert mail["Subject"] == "Erinnerung: „Kommunal Engagiert: Testseminar“ am Mittwoch, 10. Dezember 2031, 13:30 Uhr"
     text = mail.get_body(("plain",)).get_content()
     assert "Mittwoch, 10. Dezember 2031, 13:30–15:00 Uhr (Europe/Berlin, MEZ)" in text
     assert "https://meet.example/raum-42" in text

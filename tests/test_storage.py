@@ -8,13 +8,25 @@ from zoneinfo import ZoneInfo
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import make_engine, make_session_factory, read_session, write_transaction
 from shared.demo import load_demo
 from shared.migrate import alembic_config
-from shared.models import Base, Notification, NotificationKind, Registration, RegistrationStatus, Seminar
+from shared.models import (
+    Account,
+    Base,
+    Membership,
+    Notification,
+    NotificationKind,
+    Question,
+    QuestionKind,
+    Registration,
+    RegistrationStatus,
+    Role,
+    Seminar,
+)
 from shared.times import utcnow
 from tests.factories import make_registration, make_seminar
 
@@ -52,6 +64,45 @@ def test_registrations_that_expired_before_0007_get_the_moment_they_lapsed(datab
         assert session.get(Registration, ids[0]).expires_at == made_at + timedelta(hours=24)
         assert session.get(Registration, ids[1]).expires_at is None
     engine.dispose()
+
+
+def test_an_upgrade_that_rebuilds_tables_keeps_the_rows_pointing_to_them(database_url):
+    # 0008 and 0009 rebuild accounts and seminars on SQLite (copy, drop, rename); with foreign
+    # keys on, the drop would take every membership, question and registration with it.
+    from alembic import command
+
+    config = alembic_config(database_url)
+    command.downgrade(config, "0007")
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        now = "2030-02-01 08:00:00"
+        connection.execute(text(
+            "INSERT INTO accounts (id, email, name, password_hash, session_nonce, created_at, updated_at) "
+            "VALUES (1, 'anna@stiftung.example', 'Anna', 'hash', 'nonce', :now, :now)"), {"now": now})
+    with write_transaction(make_session_factory(engine)) as session:
+        seminar = make_seminar(session)
+        session.add(Membership(account_id=1, organiser_id=seminar.organiser_id, role=Role.ADMIN))
+        session.add(Question(seminar_id=seminar.id, key="role", kind=QuestionKind.SHORT_TEXT, position=0,
+                             label_de="Rolle", label_en="Role"))
+        make_registration(session, seminar)
+    command.upgrade(config, "head")
+    with read_session(make_session_factory(engine)) as session:
+        counted = {model.__name__: session.scalar(select(func.count()).select_from(model))
+                   for model in (Account, Membership, Seminar, Question, Registration)}
+    engine.dispose()
+    assert counted == {"Account": 1, "Membership": 1, "Seminar": 1, "Question": 1, "Registration": 1}
+
+
+def test_a_deleted_seminars_id_is_never_given_again(runtime):
+    # SQLite gave the highest id plus one, so the newest seminar's id came back after a delete.
+    with write_transaction(runtime.sessions) as session:
+        first = make_seminar(session).id
+        newest = make_seminar(session).id
+    with write_transaction(runtime.sessions) as session:
+        session.delete(session.get(Seminar, newest))
+    with write_transaction(runtime.sessions) as session:
+        again = make_seminar(session).id
+    assert again not in (first, newest) and again > newest
 
 
 def test_times_come_back_as_the_same_utc_instant(runtime):

@@ -37,6 +37,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def _problem(error: HTTPException):
-        return problem(error.code or 500, STATUS_CODES.get(error.code or 500, "internal_error"))
+        response = problem(error.code or 500, STATUS_CODES.get(error.code or 500, "internal_error"))
+        if getattr(error, "valid_methods", None):  # 405 names the methods that would do
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
 
     return app

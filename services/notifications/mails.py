@@ -52,6 +52,10 @@ def mail_context(notification: Notification, settings: Settings) -> dict:
         "language": language,
         "name": registration.name,
         "seminar": seminar,
+        # The organiser wrote the title: in quotes, it reads as the seminar's name, not as our words
+        # (a title like "Your account is locked, log in at …" must not pass for a message of the service).
+        # Translators: quotation marks around a seminar's title in mails.
+        "title": translate(language, "„%(title)s“", title=seminar.title),
         "organiser": seminar.organiser,
         "when": format_when(seminar.starts_at, seminar.ends_at, seminar.timezone, language),
         # For subjects: the start alone, e.g. "Mittwoch, 9. Dezember 2026, 13:30 Uhr".

@@ -40,11 +40,23 @@ def run_migrations_online() -> None:
     """Run the migrations against the database."""
     engine = make_engine(_database_url())
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table on SQLite (copy, drop, rename). With foreign keys
+            # on, dropping the old table would delete every row that points to it by
+            # ON DELETE CASCADE (an account's memberships, a seminar's registrations).
+            # The pragma only takes effect outside a transaction: on the driver's own
+            # connection, before SQLAlchemy begins one.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         # Batch mode lets ALTER TABLE work on SQLite by copying the table.
         context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
                           render_item=render_item)
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left rows pointing nowhere: {broken[:5]}")
     engine.dispose()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -29,10 +30,22 @@ def record(session: Session, by: Principal, action: str, subject_type: str, subj
     })
 
 
-def recent_events(runtime: Runtime, organiser_id: int, limit: int = 200) -> list[AuditEvent]:
-    """The organiser's latest audit entries, newest first."""
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of the audit log, newest first; ``older`` is the ``before`` of the next page (None: no more)."""
+
+    events: list[AuditEvent]
+    older: int | None
+
+
+def recent_events(runtime: Runtime, organiser_id: int, before: int | None = None, limit: int = 100) -> AuditPage:
+    """The organiser's audit entries older than the entry ``before`` (all if None), newest first, one page."""
+    query = select(AuditEvent).where(AuditEvent.organiser_id == organiser_id)
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
     with read_session(runtime.sessions) as session:
-        return list(session.scalars(
-            select(AuditEvent).where(AuditEvent.organiser_id == organiser_id)
-            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit)
-        ))
+        # Ids rise with time, and unlike timestamps they never tie: the page's order and its cursor.
+        events = list(session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit + 1)))
+    more = len(events) > limit
+    events = events[:limit]
+    return AuditPage(events, events[-1].id if more else None)

@@ -6,7 +6,7 @@ domain function and answer with its view (``views``).
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response, request, url_for
 from flask.views import MethodView
 
 from shared.models import MAX_ID, Role
@@ -19,6 +19,7 @@ from services.registration.web.context import current_runtime
 from services.registration.domain.data_requests import erase_person as erase_person_data
 from services.registration.manage.schemas import (
     AuditOutput,
+    AuditQuery,
     ErasureOutput,
     ExportQuery,
     OrganiserInput,
@@ -281,10 +282,17 @@ def export_series(filters, series_id, fmt, by):
 
 @manage_api.route("/audit")
 @requires(ADMIN)
-@manage_api.response(200, AuditOutput(many=True))
-def audit_log(by):
-    """Who changed, cancelled or exported what, newest first (admins)."""
-    return recent_events(current_runtime(), by.organiser_id)
+@manage_api.arguments(AuditQuery, location="query")
+@manage_api.response(200, AuditOutput(many=True), headers={"Link": {
+    "description": 'The next, older page: <…/audit?before=ID&limit=N>; rel="next" (absent on the last page)',
+    "schema": {"type": "string"}}})
+def audit_log(query, by):
+    """Who changed, cancelled or exported what, newest first, one page (admins)."""
+    page = recent_events(current_runtime(), by.organiser_id, before=query.get("before"), limit=query["limit"])
+    headers = {}
+    if page.older is not None:
+        headers["Link"] = f'<{url_for("manage_api.audit_log", before=page.older, limit=query["limit"])}>; rel="next"'
+    return page.events, 200, headers
 
 
 # --- requests from a person (DSGVO Art. 15 and 17) --------------------------------------------

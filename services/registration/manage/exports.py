@@ -38,7 +38,8 @@ from shared.times import local, utcnow
 from services.registration.domain.ownership import owned_seminar, owned_series
 from services.registration.accounts.principals import Principal
 
-CSV_MIMETYPE = "text/csv; charset=utf-8"
+# Flask adds "; charset=utf-8" to a text/ mimetype itself.
+CSV_MIMETYPE = "text/csv"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("csv", "xlsx")
 DELIMITERS = (";", ",")
@@ -307,7 +308,8 @@ def _csv_chunks(sessions: sessionmaker[Session], layout: Layout, delimiter: str)
     """The CSV file as German Excel opens it: BOM, every field quoted, CRLF; one chunk per batch of rows."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    writer.writerow([label for label, _width in _columns(layout)])
+    # Headers too: question labels are written by organisers.
+    writer.writerow([_csv_field(label) for label, _width in _columns(layout)])
     yield BOM + _take(buffer)
     with _row_batches(sessions, layout.query) as batches:
         for batch in batches:

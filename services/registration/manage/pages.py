@@ -500,7 +500,9 @@ def revoke_token(org: str, token_id: int):
 def audit(org: str):
     """Who changed, cancelled or exported what, newest first (admins)."""
     by = page_principal(org, ADMIN)
-    return _render("manage/audit.html", org, by, events=recent_events(current_runtime(), by.organiser_id),
+    before = request.args.get("before", type=int)
+    page = recent_events(current_runtime(), by.organiser_id, before=before if before and before > 0 else None)
+    return _render("manage/audit.html", org, by, events=page.events, older=page.older, newest=before is None,
                    zone=current_runtime().settings.default_timezone)
 
 

@@ -266,6 +266,15 @@ class TokenInput(Input):
     role = _enum(Role, load_default=Role.EDITOR)
 
 
+class AuditQuery(Input):
+    """Which page of the audit log."""
+
+    before = fields.Integer(validate=validate.Range(1, MAX_ID, error="out_of_range"), error_messages=CODES,
+                            metadata={"description": "Entries older than this entry's id (the next page)"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000, error="out_of_range"),
+                           error_messages=CODES)
+
+
 class AuditOutput(Schema):
     id = fields.Integer()
     created_at = fields.AwareDateTime()

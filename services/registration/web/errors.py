@@ -71,6 +71,8 @@ def error_response(error: HTTPException, errors=None):
         response.headers.add("WWW-Authenticate", str(challenge))
     if getattr(error, "retry_after", None) is not None:  # 429 and 503 say when to come back
         response.headers["Retry-After"] = str(error.retry_after)
+    if getattr(error, "valid_methods", None):  # 405 names the methods that would do
+        response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
 
 
