@@ -156,6 +156,16 @@ def client(app):
 
 
 @pytest.fixture
+def feeds(settings):
+    """A test client of the calendar feed service on the test's database and Redis."""
+    from services.calendar_feed import create_app as create_feed_app
+
+    app = create_feed_app(settings)
+    yield app.test_client()
+    app.extensions["runtime"].close()
+
+
+@pytest.fixture
 def smtp_server():
     """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
     server = SmtpServer()

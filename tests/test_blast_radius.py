@@ -14,7 +14,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
-from services.calendar_feed import create_app as create_feed_app
 from shared.db import write_transaction
 from shared.models import Role
 from tests.factories import add_api_token, add_member, make_organiser, make_seminar, make_series
@@ -108,13 +107,6 @@ def tenants(runtime, client):
     log_in(client, "admin@landkreis.example", "ein langes Passwort")
     token = {"Authorization": f"Bearer {add_api_token(runtime, ids['a'], Role.ADMIN)}"}
     return {**ids, "token": token, "seminars": [ids["a_seminar"]]}
-
-
-@pytest.fixture
-def feeds(settings):
-    app = create_feed_app(settings)
-    yield app.test_client()
-    app.extensions["runtime"].close()
 
 
 def pages_everybody_sees(tenants) -> list[str]:

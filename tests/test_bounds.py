@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.calendar_feed import create_app as create_feed_app
 from shared.db import write_transaction
 from shared.models import Organiser, Role, SeminarStatus
 from tests.factories import add_api_token, add_member, berlin, make_organiser, make_seminar, make_series
@@ -14,14 +13,6 @@ from tests.organiser_pages import csrf, log_in
 
 MANAGE = "/api/v1/manage"
 FAR = datetime(9999, 12, 31, 10, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def feeds(settings):
-    """A client of the calendar feed service on the test's database and Redis."""
-    app = create_feed_app(settings)
-    yield app.test_client()
-    app.extensions["runtime"].close()
 
 
 @pytest.fixture

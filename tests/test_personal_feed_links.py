@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from services.calendar_feed import create_app as create_feed_app
 from services.registration.domain.registrations import cancel_registration, register, renew_feed_link
 from shared.db import read_session, write_transaction
 from shared.links import personal_feed_url
@@ -11,13 +10,6 @@ from shared.models import Registration
 from tests.factories import make_organiser, make_seminar, person
 
 ERIKA = "erika@example.org"
-
-
-@pytest.fixture
-def feeds(settings):
-    app = create_feed_app(settings)
-    yield app.test_client()
-    app.extensions["runtime"].close()
 
 
 @pytest.fixture
