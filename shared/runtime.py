@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.broker import make_broker
 from shared.config import Settings
-from shared.db import make_engine, make_session_factory, read_connection
 from shared.content_version import watch_content_changes
+from shared.db import make_engine, make_session_factory, read_connection
 from shared.outbox import watch_outbox
 
 

@@ -6,13 +6,13 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from shared.config import Settings
+from shared.content_version import ContentVersionWatcher
 from shared.health import health
 from shared.logs import configure_logging, install_request_logging
 from shared.metrics import install_metrics
 from shared.problems import STATUS_CODES, problem
 from shared.request_guard import install_request_guard
 from shared.runtime import make_runtime
-from shared.content_version import ContentVersionWatcher
 from services.calendar_feed.cache import FeedCache
 
 

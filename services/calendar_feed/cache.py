@@ -20,8 +20,8 @@ from typing import Callable
 import redis
 from werkzeug.http import http_date
 
-from shared.etags import content_etag
 from shared.content_version import ContentVersionWatcher
+from shared.etags import content_etag
 from shared.metrics import FEED_CACHE
 from shared.redis_keys import feed_body, feed_meta
 

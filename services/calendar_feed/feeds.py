@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, joinedload
 from shared.config import Settings
 from shared.containment import each_shown
 from shared.ical import make_calendar, seminar_event
-from shared.personal_feed import same_feed
 from shared.models import Organiser, Registration, RegistrationStatus, Seminar, SeminarStatus, Series
+from shared.personal_feed import same_feed
 
 
 @dataclass(frozen=True)

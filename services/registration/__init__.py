@@ -17,9 +17,9 @@ from services.registration.manage.auth import configure_sessions
 from services.registration.web.context import template_helpers
 from services.registration.web.errors import ProblemApi, refusal_response
 from services.registration.web.json_body import BoundedJSONProvider
-from services.registration.web.security_headers import install_security_headers
 from services.registration.web.limits import install_limits
 from services.registration.web.public_cache import PublicAnswers
+from services.registration.web.security_headers import install_security_headers
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -59,12 +59,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
-    from services.registration.public.api import api as public_api
-    from services.registration.public.embed import embed
     from services.registration.manage.api import manage_api
     from services.registration.manage.pages import manage_pages
-    from services.registration.web.origins import install_origin_checks
+    from services.registration.public.api import api as public_api
+    from services.registration.public.embed import embed
     from services.registration.public.pages import pages
+    from services.registration.web.origins import install_origin_checks
 
     configure_sessions(app, settings)
     rest = ProblemApi(app)

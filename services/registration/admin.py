@@ -24,8 +24,8 @@ from shared.models import Account, Organiser, Role
 from shared.problems import Refusal
 from shared.runtime import Runtime, make_runtime
 from services.registration.accounts.logins import change_password
-from services.registration.accounts.sessions import end_all_sessions
 from services.registration.accounts.members import create_account, grant_role
+from services.registration.accounts.sessions import end_all_sessions
 
 
 class PasswordsDiffer(Refusal):

@@ -10,7 +10,13 @@ from shared.db import write_transaction
 from shared.models import Account, AccountSession
 from shared.runtime import Runtime
 from shared.times import utcnow
-from services.registration.accounts.passwords import hash_password, needs_rehash, rehash, verify_password, verify_unknown
+from services.registration.accounts.passwords import (
+    hash_password,
+    needs_rehash,
+    rehash,
+    verify_password,
+    verify_unknown,
+)
 
 
 def authenticate(runtime: Runtime, email: str, password: str, now: datetime | None = None) -> Account | None:

@@ -18,8 +18,8 @@ from shared.outbox import add_notification
 from shared.runtime import Runtime
 from shared.times import utcnow
 from services.registration.accounts import audit
-from services.registration.domain.ownership import owned_registration, owned_seminar
 from services.registration.accounts.principals import Principal
+from services.registration.domain.ownership import owned_registration, owned_seminar
 from services.registration.domain.refusals import NothingToResend
 from services.registration.domain.registrations import STATUS_MAIL
 

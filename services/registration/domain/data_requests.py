@@ -19,8 +19,8 @@ from shared.runtime import Runtime
 from shared.times import utcnow
 from services.registration.accounts import audit
 from services.registration.accounts.principals import Principal
-from services.registration.domain.registrations import address_key, cancel_registration
 from services.registration.domain.ownership import of_organiser
+from services.registration.domain.registrations import address_key, cancel_registration
 from services.registration.domain.retention import anonymise
 
 

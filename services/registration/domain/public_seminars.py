@@ -16,7 +16,6 @@ from services.registration.domain.questions import public_question
 from services.registration.domain.registration_window import closed_reason
 
 
-
 def find_public_seminar(session: Session, seminar_id: int) -> Seminar | None:
     """Return a published (or cancelled) seminar with series, organiser and questions, or None; drafts are invisible."""
     if not is_row_id(seminar_id):

@@ -7,7 +7,12 @@ from datetime import datetime
 from shared.models import Seminar, SeminarStatus
 from shared.problems import Refusal
 from shared.times import utcnow
-from services.registration.domain.refusals import RegistrationClosed, RegistrationNotOpenYet, SeminarCancelled, SeminarFull
+from services.registration.domain.refusals import (
+    RegistrationClosed,
+    RegistrationNotOpenYet,
+    SeminarCancelled,
+    SeminarFull,
+)
 
 
 def window_problem(seminar, now: datetime | None = None) -> type[Refusal] | None:

@@ -35,14 +35,14 @@ from shared.runtime import Runtime
 from shared.times import utcnow
 from services.registration import storage
 from services.registration.accounts import audit
+from services.registration.accounts.principals import Principal
 from services.registration.domain.consent import CONSENT_VERSION
 from services.registration.domain.ownership import owned_registration
-from services.registration.accounts.principals import Principal
 from services.registration.domain.questions import clean_answers
 from services.registration.domain.refusals import NotFound, SeminarCancelled, SeminarFull, SeminarNotFound
 from services.registration.domain.registration_window import window_problem
-from services.registration.storage import RegistrationRules
 from services.registration.domain.waiting_list import fill_free_seats, release_seat
+from services.registration.storage import RegistrationRules
 
 # The mail a registration gets by its status: the first one, and the one "send again" repeats.
 STATUS_MAIL = {

@@ -25,8 +25,8 @@ from shared.outbox import add_notification
 from shared.runtime import Runtime
 from shared.times import utcnow
 from services.registration.accounts import audit
-from services.registration.domain.ownership import owned_seminar
 from services.registration.accounts.principals import Principal
+from services.registration.domain.ownership import owned_seminar
 from services.registration.domain.refusals import SeminarCancelled
 from services.registration.domain.seminar_times import new_span
 

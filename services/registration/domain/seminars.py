@@ -19,8 +19,8 @@ from shared.models import Question, Registration, RegistrationStatus, Seminar, S
 from shared.runtime import Runtime
 from shared.times import utcnow
 from services.registration.accounts import audit
-from services.registration.domain.ownership import of_organiser, owned_seminar, owned_series
 from services.registration.accounts.principals import Principal
+from services.registration.domain.ownership import of_organiser, owned_seminar, owned_series
 from services.registration.domain.refusals import CapacityBelowTaken, SeminarCancelled, SeminarHasRegistrations
 from services.registration.domain.seminar_changes import move_seminar
 from services.registration.domain.seminar_times import new_span

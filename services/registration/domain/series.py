@@ -12,8 +12,8 @@ from shared.db import read_session, write_transaction
 from shared.models import Series
 from shared.runtime import Runtime
 from services.registration.accounts import audit
-from services.registration.domain.ownership import of_organiser, owned_series
 from services.registration.accounts.principals import Principal
+from services.registration.domain.ownership import of_organiser, owned_series
 from services.registration.domain.refusals import SlugTaken
 
 

@@ -20,8 +20,8 @@ from shared.outbox import add_notification, round_key
 from shared.runtime import Runtime
 from shared.times import utcnow
 from services.registration.accounts import audit
-from services.registration.domain.ownership import owned_registration
 from services.registration.accounts.principals import Principal
+from services.registration.domain.ownership import owned_registration
 from services.registration.domain.refusals import AddressNotConfirmed, NotWaitlisted, SeminarFull
 from services.registration.storage import TAKE_SEAT
 

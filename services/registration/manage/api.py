@@ -10,13 +10,22 @@ from flask import Response, request, url_for
 from flask.views import MethodView
 
 from shared.models import MAX_ID, Role
+from services.registration.accounts.audit import recent_events
 from services.registration.domain import waiting_list
 from services.registration.domain.attendees import get_registration, list_registrations, resend_mail
-from services.registration.accounts.audit import recent_events
-from services.registration.manage.auth import api_principal
-from services.registration.web.json_body import Blueprint
-from services.registration.web.context import current_runtime
 from services.registration.domain.data_requests import erase_person as erase_person_data
+from services.registration.domain.organisers import get_organiser, update_organiser
+from services.registration.domain.registrations import cancel_registration as cancel_for_participant
+from services.registration.domain.seminar_changes import cancel_seminar, move_seminar
+from services.registration.domain.seminars import (
+    create_seminar,
+    delete_seminar,
+    list_seminars,
+    publish_seminar,
+    update_seminar,
+)
+from services.registration.domain.series import create_series, delete_series, get_series, list_series, update_series
+from services.registration.manage.auth import api_principal
 from services.registration.manage.schemas import (
     AuditOutput,
     AuditQuery,
@@ -33,17 +42,12 @@ from services.registration.manage.schemas import (
     SeminarInput,
     SeminarList,
     SeminarMove,
-    SeminarPatch,
     SeminarOutput,
+    SeminarPatch,
     SeriesInput,
-    SeriesPatch,
     SeriesOutput,
+    SeriesPatch,
 )
-from services.registration.domain.organisers import get_organiser, update_organiser
-from services.registration.domain.registrations import cancel_registration as cancel_for_participant
-from services.registration.domain.seminar_changes import cancel_seminar, move_seminar
-from services.registration.domain.seminars import create_seminar, delete_seminar, list_seminars, publish_seminar, update_seminar
-from services.registration.domain.series import create_series, delete_series, get_series, list_series, update_series
 from services.registration.manage.views import (
     REPORT_FILENAME,
     attendee_export,
@@ -54,6 +58,8 @@ from services.registration.manage.views import (
     seminar_view,
     series_view,
 )
+from services.registration.web.context import current_runtime
+from services.registration.web.json_body import Blueprint
 
 manage_api = Blueprint(
     "manage_api", __name__, url_prefix="/api/v1/manage",

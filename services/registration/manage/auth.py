@@ -13,10 +13,10 @@ from werkzeug.exceptions import Forbidden, HTTPException, NotFound, Unauthorized
 from shared.config import Settings
 from shared.models import Account, Role
 from services.registration.accounts.api_tokens import principal_for_token
-from services.registration.web.context import current_runtime
-from services.registration.accounts.sessions import end_all_sessions, end_session, session_account, start_session
 from services.registration.accounts.members import principal_for_account
 from services.registration.accounts.principals import Principal
+from services.registration.accounts.sessions import end_all_sessions, end_session, session_account, start_session
+from services.registration.web.context import current_runtime
 
 CSRF_FIELD = "csrf_token"
 # The cookie's field with the session's secret (``accounts.sessions``).

@@ -35,8 +35,8 @@ from shared.db import read_session
 from shared.i18n import LANGUAGES, N_, NC_, translate, translate_context
 from shared.models import QuestionKind, Registration, RegistrationStatus, Seminar
 from shared.times import local, utcnow
-from services.registration.domain.ownership import owned_seminar, owned_series
 from services.registration.accounts.principals import Principal
+from services.registration.domain.ownership import owned_seminar, owned_series
 
 # Flask adds "; charset=utf-8" to a text/ mimetype itself.
 CSV_MIMETYPE = "text/csv"

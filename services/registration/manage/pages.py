@@ -37,10 +37,25 @@ from shared.links import seminar_feed_url, seminar_page_url, series_feed_url
 from shared.models import ACTIVE, RegistrationStatus, Role
 from shared.problems import Refusal
 from shared.times import format_day, local
-from services.registration.domain import waiting_list
 from services.registration.accounts.api_tokens import create_api_token, list_api_tokens, revoke_api_token
-from services.registration.domain.attendees import get_registration, list_registrations, notifications_of, resend_mail
 from services.registration.accounts.audit import recent_events
+from services.registration.accounts.logins import authenticate
+from services.registration.accounts.members import organisers_of
+from services.registration.domain import waiting_list
+from services.registration.domain.attendees import get_registration, list_registrations, notifications_of, resend_mail
+from services.registration.domain.data_requests import erase_person
+from services.registration.domain.organisers import ORGANISER_SETTINGS, get_organiser, update_organiser
+from services.registration.domain.registrations import STATUS_MAIL, cancel_registration
+from services.registration.domain.retention import anonymise_after
+from services.registration.domain.seminar_changes import cancel_seminar, move_seminar
+from services.registration.domain.seminars import (
+    create_seminar,
+    get_seminar,
+    list_seminars,
+    publish_seminar,
+    update_seminar,
+)
+from services.registration.domain.series import create_series, list_series
 from services.registration.manage.auth import (
     CSRF_FIELD,
     check_csrf,
@@ -51,20 +66,7 @@ from services.registration.manage.auth import (
     log_out_everywhere,
     page_principal,
 )
-from services.registration.web.context import current_runtime, page_language, page_plural, page_text
-from services.registration.domain.data_requests import erase_person
 from services.registration.manage.exports import STATUS_LABELS
-from services.registration.manage.login_limits import LoginLimits
-from services.registration.manage.labels import (
-    AUDIT_ACTIONS,
-    MAIL_KINDS,
-    MAIL_STATUSES,
-    ROLES,
-    SEMINAR_FORMATS,
-    SEMINAR_STATUSES,
-    label,
-)
-from services.registration.accounts.logins import authenticate
 from services.registration.manage.forms import (
     MOVE_REFUSAL_FIELDS,
     FormInvalid,
@@ -78,6 +80,16 @@ from services.registration.manage.forms import (
     seminar_input,
     seminar_values,
 )
+from services.registration.manage.labels import (
+    AUDIT_ACTIONS,
+    MAIL_KINDS,
+    MAIL_STATUSES,
+    ROLES,
+    SEMINAR_FORMATS,
+    SEMINAR_STATUSES,
+    label,
+)
+from services.registration.manage.login_limits import LoginLimits
 from services.registration.manage.schemas import (
     ExportQuery,
     PersonErase,
@@ -85,14 +97,8 @@ from services.registration.manage.schemas import (
     SeriesInput,
     TokenInput,
 )
-from services.registration.accounts.members import organisers_of
-from services.registration.domain.organisers import ORGANISER_SETTINGS, get_organiser, update_organiser
-from services.registration.domain.registrations import STATUS_MAIL, cancel_registration
-from services.registration.domain.retention import anonymise_after
-from services.registration.domain.seminar_changes import cancel_seminar, move_seminar
-from services.registration.domain.seminars import create_seminar, get_seminar, list_seminars, publish_seminar, update_seminar
-from services.registration.domain.series import create_series, list_series
 from services.registration.manage.views import REPORT_FILENAME, attendee_export, embed_snippets, person_report_view
+from services.registration.web.context import current_runtime, page_language, page_plural, page_text
 
 manage_pages = Blueprint("manage_pages", __name__, url_prefix="/manage", template_folder="templates")
 VIEW, EDIT, ADMIN = Role.VIEWER, Role.EDITOR, Role.ADMIN

@@ -17,10 +17,10 @@ from shared.models import (
     SeminarFormat,
     SeminarStatus,
 )
-from services.registration.web.origins import ORIGIN_SHAPE
-from services.registration.web.schema_fields import CODES, Input, QuestionOption, flag, moment, required_text, text
 from services.registration.domain.refusals import DateOutOfRange
 from services.registration.domain.seminar_times import span_problem
+from services.registration.web.origins import ORIGIN_SHAPE
+from services.registration.web.schema_fields import CODES, Input, QuestionOption, flag, moment, required_text, text
 
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="invalid_slug")
 ORIGIN = validate.Regexp(ORIGIN_SHAPE, error="invalid_origin")

@@ -13,15 +13,15 @@ from markupsafe import escape
 
 from shared.links import organiser_feed_url, seminar_feed_url, seminar_page_url, series_feed_url
 from shared.models import Organiser, Registration, Seminar, Series
-from services.registration.domain.attendees import log_export, notifications_of
-from services.registration.web.context import current_runtime
-from services.registration.domain.data_requests import person_report
-from services.registration.manage.exports import export_attendees
-from services.registration.manage.schemas import OrganiserOutput, RegistrationOutput, SeminarOutput
-from services.registration.domain.organisers import get_organiser
 from services.registration.accounts.principals import Principal
+from services.registration.domain.attendees import log_export, notifications_of
+from services.registration.domain.data_requests import person_report
+from services.registration.domain.organisers import get_organiser
 from services.registration.domain.retention import anonymise_after
 from services.registration.domain.seminars import SeminarCounts, get_seminar
+from services.registration.manage.exports import export_attendees
+from services.registration.manage.schemas import OrganiserOutput, RegistrationOutput, SeminarOutput
+from services.registration.web.context import current_runtime
 
 # The file name of a person's report (Art. 15 DSGVO).
 REPORT_FILENAME = "auskunft.json"

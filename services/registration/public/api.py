@@ -11,8 +11,7 @@ from shared.containment import each_shown
 from shared.db import read_session
 from shared.etags import content_etag
 from shared.problems import problem
-from services.registration.web.json_body import Blueprint
-from services.registration.web.context import current_runtime, public_answers
+from services.registration.domain.public_seminars import find_public_seminar, list_public_seminars, public_view
 from services.registration.domain.registrations import register
 from services.registration.public.schemas import (
     RegistrationAnswer,
@@ -20,7 +19,8 @@ from services.registration.public.schemas import (
     SeminarPublic,
     SeminarQuery,
 )
-from services.registration.domain.public_seminars import find_public_seminar, list_public_seminars, public_view
+from services.registration.web.context import current_runtime, public_answers
+from services.registration.web.json_body import Blueprint
 
 api = Blueprint(
     "public_api", __name__, url_prefix="/api/v1", description="Seminare lesen und sich anmelden"

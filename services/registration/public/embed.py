@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 
 from shared.db import read_session
@@ -10,11 +9,11 @@ from shared.etags import content_etag
 from shared.i18n import LANGUAGES, translator
 from shared.problems import field_message, problem_text
 from services.registration.domain.consent import consent_text
+from services.registration.domain.public_seminars import list_public_seminars
+from services.registration.domain.registration_window import closed_reason
+from services.registration.public.registration_form import render_registered, render_seminar, submit_form
 from services.registration.web.context import current_runtime, page_language
 from services.registration.web.origins import seminar_origins, series_origins
-from services.registration.domain.public_seminars import list_public_seminars
-from services.registration.public.registration_form import render_registered, render_seminar, submit_form
-from services.registration.domain.registration_window import closed_reason
 
 embed = Blueprint("embed", __name__, static_folder="static", static_url_path="/embed/static")
 

@@ -15,10 +15,10 @@ from shared.links import (
 )
 from shared.models import Registration, RegistrationStatus
 from shared.tokens import REGISTRATION_PAGE, read_token
-from services.registration.web.context import current_runtime, page_language
 from services.registration.domain.public_seminars import list_public_seminars
-from services.registration.public.registration_form import render_registered, render_seminar, submit_form
 from services.registration.domain.registrations import cancel_registration, confirm_address, renew_feed_link
+from services.registration.public.registration_form import render_registered, render_seminar, submit_form
+from services.registration.web.context import current_runtime, page_language
 
 pages = Blueprint("pages", __name__, template_folder="templates")
 

@@ -18,12 +18,12 @@ from shared.models import QuestionKind
 from shared.problems import Refusal, problem_text, translate_field_errors
 from shared.tokens import form_token_age, make_form_token
 from services.registration.domain.consent import consent_text
-from services.registration.web.context import current_runtime, page_language, public_answers
 from services.registration.domain.public_seminars import find_public_seminar
 from services.registration.domain.refusals import AnswersInvalid
 from services.registration.domain.registration_window import closed_reason
 from services.registration.domain.registrations import register
 from services.registration.public.schemas import RegistrationInput
+from services.registration.web.context import current_runtime, page_language, public_answers
 
 FORM_EXPIRED = N_("Das Formular ist abgelaufen. Bitte senden Sie es erneut.")
 

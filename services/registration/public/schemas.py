@@ -9,6 +9,7 @@ from shared.i18n import LANGUAGES
 from shared.models import RegistrationStatus, SeminarFormat
 from services.registration.web.schema_fields import CODES, Input, QuestionOption, flag, moment, required_text, text
 
+
 class RegistrationInput(Input):
     """What a participant sends to register for a seminar."""
 
