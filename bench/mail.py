@@ -12,13 +12,11 @@ in its own process.
 from __future__ import annotations
 
 import os
-import signal
 import smtplib
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,11 +27,6 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from bench.report import Row, against, print_table
-from bench.stack import SECRET, databases, redis_server
-from scripts.local_ports import free_port, port_is_free
-from services.notifications import WORKER_ENV, WORKER_PROCESSES, WORKER_THREADS, worker_command
-from services.notifications.mails import build_mail
 from shared.config import Settings
 from shared.db import read_session, write_transaction
 from shared.migrate import upgrade
@@ -50,7 +43,12 @@ from shared.models import (
 from shared.outbox import dispatch
 from shared.runtime import Runtime, make_runtime
 from shared.times import utcnow
-from tests.servers import PROJECT_ROOT
+from services.notifications import WORKER_PROCESSES, WORKER_THREADS, worker_command
+from services.notifications.mails import build_mail
+
+from bench.report import Row, against, print_table
+from bench.stack import SECRET, databases, dramatiq_worker, redis_server
+from scripts.local_ports import free_port, port_is_free
 
 MAILS = 300
 ROUNDS = 3
@@ -75,29 +73,6 @@ def smtp_sink() -> Iterator[int]:
     finally:
         process.terminate()
         process.wait(10)
-
-
-def start_worker(env: dict[str, str], processes: int, threads: int) -> subprocess.Popen:
-    """The notifications worker as the dev stack starts it (or with other counts); returns once every process is ready."""
-    process = subprocess.Popen(worker_command([sys.executable, "-m"], processes, threads), cwd=PROJECT_ROOT,
-                               env={**env, **WORKER_ENV}, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
-    ready = 0
-    for line in process.stderr:
-        ready += "ready for action" in line
-        if ready == processes:
-            break
-    else:
-        sys.exit("the worker did not start")
-    # Keep reading its log so that it never blocks on a full pipe.
-    threading.Thread(target=process.stderr.read, daemon=True).start()
-    return process
-
-
-def stop_worker(process: subprocess.Popen) -> None:
-    """Stop every process of the worker."""
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(30)
 
 
 def add_mails(runtime: Runtime, count: int) -> list[int]:
@@ -181,18 +156,17 @@ def measure(database_url: str, redis_url: str, port: int, processes: int, thread
     runtime = make_runtime(settings)
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "MAIL_URL": settings.mail_url,
            "SECRET_KEY": SECRET}
-    worker = start_worker(env, processes, threads)
     rates: dict[str, list[float]] = {"full": [], "base": []}
     try:
-        full_path(runtime, add_mails(runtime, 20))  # warm-up: connections, templates, imports
-        # Interleaved rounds, median of each: a noisy neighbour then hurts both sides alike.
-        for _round in range(ROUNDS):
-            ids = add_mails(runtime, MAILS)
-            mails = rendered(runtime, ids)
-            rates["base"].append(baseline(port, mails))
-            rates["full"].append(full_path(runtime, ids))
+        with dramatiq_worker(worker_command([sys.executable, "-m"], processes, threads), env, processes):
+            full_path(runtime, add_mails(runtime, 20))  # warm-up: connections, templates, imports
+            # Interleaved rounds, median of each: a noisy neighbour then hurts both sides alike.
+            for _round in range(ROUNDS):
+                ids = add_mails(runtime, MAILS)
+                mails = rendered(runtime, ids)
+                rates["base"].append(baseline(port, mails))
+                rates["full"].append(full_path(runtime, ids))
     finally:
-        stop_worker(worker)
         runtime.close()
     return statistics.median(rates["full"]), statistics.median(rates["base"])
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import statistics
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from shared.workers import WORKER_ENV
+
 from bench.databases import throwaway_postgres
 from bench.load import GUNICORN, wrk
-from tests.servers import GunicornServer, RedisServer
+from tests.servers import PROJECT_ROOT, GunicornServer, RedisServer
 
 SECRET = "bench-secret-key-0123456789"
 
@@ -70,3 +77,24 @@ def median_rates(requests: dict[str, dict], seconds: int, rounds: int) -> dict[s
             assert failed == 0, f"{name}: {failed} answers neither 2xx nor 3xx"
             rates[name].append(rate)
     return {name: statistics.median(values) for name, values in rates.items()}
+
+
+@contextmanager
+def dramatiq_worker(command: list[str], env: dict[str, str], processes: int) -> Iterator[subprocess.Popen]:
+    """A worker started with ``command`` (as deployed, with WORKER_ENV); yields once its ``processes`` are ready."""
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**env, **WORKER_ENV}, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    try:
+        ready = 0
+        for line in process.stderr:
+            ready += "ready for action" in line
+            if ready == processes:
+                break
+        else:
+            sys.exit(f"the worker did not start: {command}")
+        # Keep reading its log so that it never blocks on a full pipe.
+        threading.Thread(target=process.stderr.read, daemon=True).start()
+        yield process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)

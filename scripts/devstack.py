@@ -2,7 +2,7 @@
 
 Migrates the database, loads the demo seminars into an empty one, starts an
 embedded Redis when REDIS_URL is not set, then runs registration (8000),
-calendar_feed (8001), the notifications worker and the scheduler until Ctrl-C.
+calendar_feed (8001), the notifications and webhook workers and the scheduler until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -15,15 +15,18 @@ import subprocess
 import sys
 import time
 
-from scripts.local_ports import free_port, port_is_free, redis_server_binary
-from services.notifications import WORKER_ENV, worker_command
 from shared.config import VAR_DIR, Settings
+from shared.workers import WORKER_ENV
+from services import notifications, webhooks
+
+from scripts.local_ports import free_port, port_is_free, redis_server_binary
 
 HOST = os.environ.get("HOST", "127.0.0.1")
 REGISTRATION_PORT = int(os.environ.get("REGISTRATION_PORT", "8000"))
 CALENDAR_PORT = int(os.environ.get("CALENDAR_PORT", "8001"))
 EMBEDDED_REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6380"))
 METRICS_PORT = int(os.environ.get("METRICS_PORT", "9191"))
+WEBHOOK_METRICS_PORT = int(os.environ.get("WEBHOOK_METRICS_PORT", "9192"))
 
 
 DEMO_ADMIN = "admin@seminare.localhost"
@@ -104,6 +107,9 @@ def main() -> int:
     env.setdefault("CALENDAR_BASE_URL", f"http://{HOST}:{CALENDAR_PORT}")
     env.setdefault("LOG_FORMAT", "text")
     env["METRICS_PORT"] = str(METRICS_PORT if port_is_free(METRICS_PORT) else free_port())
+    env["WEBHOOK_METRICS_PORT"] = str(WEBHOOK_METRICS_PORT if port_is_free(WEBHOOK_METRICS_PORT) else free_port())
+    # Webhooks to http:// and this machine, for a receiver the developer runs next to the stack.
+    env.setdefault("WEBHOOK_ALLOW_PRIVATE", "1")
     for port in (REGISTRATION_PORT, CALENDAR_PORT):
         if not port_is_free(port):
             sys.exit(f"Port {port} is in use: is the system already running? Stop it or set "
@@ -123,13 +129,17 @@ def main() -> int:
     commands = {
         "registration": gunicorn + ["--bind", f"{HOST}:{REGISTRATION_PORT}", "services.registration:create_app()"],
         "calendar_feed": gunicorn + ["--bind", f"{HOST}:{CALENDAR_PORT}", "services.calendar_feed:create_app()"],
-        "worker": worker_command([python, "-m"]),
+        "worker": notifications.worker_command([python, "-m"]),
+        "webhook_worker": webhooks.worker_command([python, "-m"]),
         "scheduler": [python, "-m", "services.scheduler"],
     }
     try:
         for name, command in commands.items():
-            service_env = {**env, "PROMETHEUS_MULTIPROC_DIR": metrics_dir(name),
-                           **(WORKER_ENV if name == "worker" else {})}
+            service_env = {**env, "PROMETHEUS_MULTIPROC_DIR": metrics_dir(name)}
+            if name == "webhook_worker":
+                service_env |= {**WORKER_ENV, "METRICS_PORT": env["WEBHOOK_METRICS_PORT"]}
+            elif name == "worker":
+                service_env |= WORKER_ENV
             processes[name] = subprocess.Popen(command, env=service_env, start_new_session=True)
         wait_for_port(REGISTRATION_PORT, processes["registration"], "registration")
         wait_for_port(CALENDAR_PORT, processes["calendar_feed"], "calendar_feed")
@@ -154,6 +164,7 @@ Alles läuft / everything is running:
   Metriken (Prometheus):         {registration}/metrics
                                  {env['CALENDAR_BASE_URL']}/metrics
                                  http://127.0.0.1:{env['METRICS_PORT']}/metrics (Worker)
+                                 http://127.0.0.1:{env['WEBHOOK_METRICS_PORT']}/metrics (Webhook-Worker)
   Mails (Maildir):               {maildir}/new
   Redis:                         {env['REDIS_URL']}
   Datenbank:                     {env['DATABASE_URL']}

@@ -61,6 +61,12 @@ class Settings:
     # Reverse proxies in front of the web services that add X-Forwarded-For, -Proto
     # and -Host (0: none; such headers are then ignored, as anybody can send them).
     trusted_proxies: int = 0
+    # Webhooks may go to http:// and to private and loopback addresses (the dev stack's own receiver).
+    webhook_allow_private: bool = False
+    # Seconds a webhook receiver may take to answer.
+    webhook_timeout_seconds: float = 5.0
+    # Days the delivery log of webhooks is kept.
+    webhook_log_days: int = 30
     # Seconds between two rounds of the scheduler.
     scheduler_interval_seconds: float = 60.0
 
@@ -92,6 +98,9 @@ class Settings:
             form_max_age_seconds=_int(env, "FORM_MAX_AGE_SECONDS", defaults.form_max_age_seconds),
             session_hours=_int(env, "SESSION_HOURS", defaults.session_hours),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", defaults.trusted_proxies),
+            webhook_allow_private=_flag(env, "WEBHOOK_ALLOW_PRIVATE", defaults.webhook_allow_private),
+            webhook_timeout_seconds=_number(env, "WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds),
+            webhook_log_days=_int(env, "WEBHOOK_LOG_DAYS", defaults.webhook_log_days),
             scheduler_interval_seconds=_number(env, "SCHEDULER_INTERVAL_SECONDS", defaults.scheduler_interval_seconds),
         )
         settings.check()
@@ -118,6 +127,18 @@ class Settings:
     def public_host(self) -> str:
         """Host name used in calendar UIDs and Message-IDs."""
         return urlsplit(self.registration_base_url).hostname or "localhost"
+
+
+def _flag(env, name: str, default: bool) -> bool:
+    """A yes or no from the environment: 1/true/yes/on or 0/false/no/off; the default when unset or empty."""
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (true or false), not {raw!r}.")
 
 
 def _int(env, name: str, default: int) -> int:

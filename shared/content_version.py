@@ -22,13 +22,14 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db import after_commit, on_commit
-from shared.models import Organiser, Question, Seminar, Series
+from shared.models import Organiser, Question, Seminar, Series, WebhookEndpoint
 from shared.redis_keys import content_changes_channel, content_version
 
 log = logging.getLogger(__name__)
 
-# What public answers, feeds and kept registration rules are built from.
-PUBLIC_CONTENT = (Organiser, Series, Seminar, Question)
+# What public answers, feeds and kept registration rules are built from (the rules know the
+# organiser's webhook events too).
+PUBLIC_CONTENT = (Organiser, Series, Seminar, Question, WebhookEndpoint)
 # The after-commit topic of a change to public content.
 CONTENT_CHANGED = "content changed"
 

@@ -31,7 +31,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from shared.broker import DRAMATIQ_NAMESPACE
 from shared.config import Settings
 from shared.logs import configure_logging, route
-from shared.messages import MAIL_QUEUE
+from shared.messages import MAIL_QUEUE, WEBHOOK_QUEUE
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,10 @@ NOTIFICATIONS = Counter(
     "seminare_notifications_total", "Notification mails by kind and outcome (sent, retry, failed, cancelled)",
     ["kind", "outcome"],
 )
+WEBHOOKS = Counter(
+    "seminare_webhook_deliveries_total", "Webhook delivery attempts by event type and outcome (sent, retry, failed)",
+    ["event_type", "outcome"],
+)
 FEED_CACHE = Counter("seminare_feed_cache_total", "Public feed lookups by cache result (hit, miss)", ["result"])
 LEFT_OUT = Counter(
     "seminare_left_out_total", "Seminars left out of a list or feed because their data could not be shown", ["what"],
@@ -57,18 +61,18 @@ LEFT_OUT = Counter(
 
 # Dramatiq's Redis broker keeps a queue as the list "<namespace>:<queue>", its delayed
 # messages (retries waiting for their backoff) as "<namespace>:<queue>.DQ".
-QUEUES = (MAIL_QUEUE, f"{MAIL_QUEUE}.DQ")
+QUEUES = tuple(name for queue in (MAIL_QUEUE, WEBHOOK_QUEUE) for name in (queue, f"{queue}.DQ"))
 
 
 class QueueDepth:
-    """Collector of the mail queue's length, read from Redis at scrape time."""
+    """Collector of the mail and webhook queues' lengths, read from Redis at scrape time."""
 
     def __init__(self, redis_url: str):
         # Short timeouts: a scrape must answer, without this gauge, when Redis is away.
         self.redis = redis.Redis.from_url(redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
 
     def collect(self):
-        """Messages waiting in the mail queue and in its delay queue; nothing when Redis does not answer."""
+        """Messages waiting in each queue and in its delay queue; nothing when Redis does not answer."""
         try:
             pipe = self.redis.pipeline(transaction=False)
             for queue in QUEUES:

@@ -437,3 +437,80 @@ class AuditEvent(Base):
     subject_id: Mapped[Optional[int]] = mapped_column(Integer)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookEvent(str, enum.Enum):
+    """What a partner system may hear about (the ``type`` of a webhook's payload)."""
+
+    REGISTRATION_CREATED = "registration.created"
+    REGISTRATION_CONFIRMED = "registration.confirmed"
+    REGISTRATION_WAITLISTED = "registration.waitlisted"
+    REGISTRATION_PROMOTED = "registration.promoted"
+    REGISTRATION_CANCELLED = "registration.cancelled"
+    SEMINAR_PUBLISHED = "seminar.published"
+    SEMINAR_CHANGED = "seminar.changed"
+    SEMINAR_CANCELLED = "seminar.cancelled"
+    # Sent only by the organiser's "send test event"; no endpoint subscribes to it.
+    TEST = "webhook.test"
+
+
+class WebhookEndpoint(Timestamps, Base):
+    """A partner system's URL that hears of an organiser's registrations and seminars, signed with its secret."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(1000))
+    description: Mapped[str] = mapped_column(String(300), default="")
+    # Event types (WebhookEvent values) the endpoint receives.
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The signing secret ("whsec_" and base64), kept to sign; shown to the organiser once.
+    secret: Mapped[str] = mapped_column(String(100))
+    # After a rotation the old secret signs too, until then: receivers switch without losing events.
+    previous_secret: Mapped[Optional[str]] = mapped_column(String(100))
+    previous_secret_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Since when every delivery has failed (None: the last one arrived); three days of it disable the endpoint.
+    failing_since: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    deliveries: Mapped[list["WebhookDelivery"]] = relationship(back_populates="endpoint", cascade="all, delete-orphan")
+
+
+class WebhookDeliveryStatus(str, enum.Enum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    RETRY = "retry"          # failed for now; ``next_attempt_at`` says when it goes again
+    FAILED = "failed"        # given up: a 4xx answer, the retries spent, or the endpoint disabled
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint, written in the change's transaction and posted after the commit."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
+        Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True)
+    # The ``webhook-id`` header: the same on every attempt, so receivers can drop a repeat.
+    event_id: Mapped[str] = mapped_column(String(40))
+    event_type: Mapped[str] = mapped_column(String(40))
+    # The body exactly as signed and sent, every attempt.
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[WebhookDeliveryStatus] = mapped_column(
+        _enum(WebhookDeliveryStatus, "webhook_delivery_status"), default=WebhookDeliveryStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status_code: Mapped[Optional[int]] = mapped_column(Integer)
+    # What went wrong, or the start of the receiver's answer, for the organiser's log.
+    last_response: Mapped[Optional[str]] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enqueued_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    endpoint: Mapped[WebhookEndpoint] = relationship(back_populates="deliveries")

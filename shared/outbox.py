@@ -1,29 +1,44 @@
-"""Notification rows: written inside the business transaction, queued by one hook after the commit.
+"""Outgoing rows (mails, webhook deliveries): written inside the business transaction, queued by one hook after the commit.
 
-``add_notification`` writes the row and notes its id for after the commit;
-``watch_outbox`` (set up by every process's runtime) queues what each committed
-write noted. No call site queues a mail by hand, so none can forget to, and a
-rolled-back change queues nothing.
+``add_notification`` writes a mail's row and notes its id for after the commit
+(webhook deliveries are written by ``emit`` of the registration domain's
+``webhooks``); ``watch_outbox`` (set up by every process's runtime) queues what
+each committed write noted. No call site queues anything by hand, so none can
+forget to, and a rolled-back change queues nothing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
 from dramatiq.broker import Broker
-from sqlalchemy import CTE, Connection, Engine, Insert, bindparam, insert, select, update
+from sqlalchemy import CTE, Connection, Engine, Insert, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from shared.db import after_commit, on_commit, statement_writes
-from shared.messages import SEND_NOTIFICATION, enqueue
-from shared.models import Notification, NotificationKind, NotificationStatus
+from shared.messages import DELIVER_WEBHOOK, MAIL_QUEUE, SEND_NOTIFICATION, WEBHOOK_QUEUE, enqueue
+from shared.models import Notification, NotificationKind, NotificationStatus, WebhookDelivery
 from shared.times import utcnow
 
 # Why a mail was dropped unsent because its registration was anonymised (shown to organisers).
 ANONYMISED = "registration anonymised"
-# The after-commit topic under which written notifications wait for the queue.
-QUEUE_MAIL = "queue mail"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A kind of row that goes out through the queue once its transaction has committed."""
+
+    topic: str  # the after-commit topic its ids are noted under
+    actor: str
+    queue: str
+    table: Table  # with ``id`` and ``enqueued_at``
+    id_name: str  # the actor's keyword for the row's id
+
+
+MAILS = Outgoing("queue mail", SEND_NOTIFICATION, MAIL_QUEUE, Notification.__table__, "notification_id")
+WEBHOOKS = Outgoing("queue webhook", DELIVER_WEBHOOK, WEBHOOK_QUEUE, WebhookDelivery.__table__, "delivery_id")
 
 _NOTIFICATIONS = Notification.__table__
 _INSERT = insert(_NOTIFICATIONS).returning(_NOTIFICATIONS.c.id)
@@ -59,9 +74,9 @@ def add_notification(
     return notification_id
 
 
-def queue_after_commit(writer: Session | Connection, notification_id: int) -> None:
-    """Queue a notification written in the writer's transaction once that has committed."""
-    after_commit(writer, QUEUE_MAIL, notification_id)
+def queue_after_commit(writer: Session | Connection, row_id: int, kind: Outgoing = MAILS) -> None:
+    """Queue a row written in the writer's transaction (a mail unless ``kind`` says otherwise) once it has committed."""
+    after_commit(writer, kind.topic, row_id)
 
 
 def mail_of(registrations: CTE) -> Insert:
@@ -85,26 +100,26 @@ def mail_params(kind: NotificationKind, dedupe_key: str = "") -> dict:
 
 
 def watch_outbox(engine: Engine, broker: Broker) -> None:
-    """Queue the notifications of every committed write on ``engine`` (see ``add_notification``)."""
-    on_commit(engine, QUEUE_MAIL, lambda notification_ids: dispatch(engine, broker, notification_ids))
+    """Queue the mails and webhook deliveries of every committed write on ``engine``."""
+    for kind in (MAILS, WEBHOOKS):
+        on_commit(engine, kind.topic, lambda row_ids, kind=kind: dispatch(engine, broker, row_ids, kind))
 
 
-def dispatch(engine: Engine, broker: Broker, notification_ids: Iterable[int]) -> int:
-    """Queue committed notifications; returns how many reached the queue.
+def dispatch(engine: Engine, broker: Broker, row_ids: Iterable[int], kind: Outgoing = MAILS,
+             delay_ms: int | None = None) -> int:
+    """Queue committed rows of a kind (mails by default); returns how many reached the queue.
 
     What could not be queued gets its ``enqueued_at`` cleared, so the scheduler's
     sweep hands it to the queue once Redis is back: an outage delays mails, loses none.
     """
-    notification_ids = list(notification_ids)
-    failed = [
-        notification_id
-        for notification_id in notification_ids
-        if not enqueue(broker, SEND_NOTIFICATION, notification_id=notification_id)
-    ]
+    row_ids = list(row_ids)
+    failed = [row_id for row_id in row_ids
+              if not enqueue(broker, kind.actor, kind.queue, delay_ms=delay_ms, **{kind.id_name: row_id})]
     if failed:
+        table = kind.table
         with statement_writes(engine) as connection:
-            connection.execute(update(_NOTIFICATIONS).where(_NOTIFICATIONS.c.id.in_(failed)).values(enqueued_at=None))
-    return len(notification_ids) - len(failed)
+            connection.execute(update(table).where(table.c.id.in_(failed)).values(enqueued_at=None))
+    return len(row_ids) - len(failed)
 
 
 def round_key(created_at: datetime) -> str:

@@ -78,6 +78,15 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         N_("Keine Mail zu senden"),
         N_("Für eine stornierte oder abgelaufene Anmeldung gibt es keine Mail zu wiederholen."),
     ),
+    "webhook_url_not_allowed": (
+        N_("Adresse nicht erlaubt"),
+        N_("Webhooks gehen nur an https-Adressen im öffentlichen Internet, nicht an dieses System oder ein "
+           "internes Netz."),
+    ),
+    "webhook_not_found": (
+        N_("Webhook nicht gefunden"),
+        N_("Diesen Webhook gibt es nicht."),
+    ),
     "slug_taken": (
         N_("Kurzname vergeben"),
         N_("Dieser Kurzname wird schon verwendet."),
@@ -168,6 +177,11 @@ FIELD_MESSAGES: dict[str, str] = {
     "duplicate_key": N_("Jeder Schlüssel darf nur einmal vorkommen."),
     "duplicate_value": N_("Jeder Wert darf nur einmal vorkommen."),
     "invalid_characters": N_("Dieser Text enthält Zeichen, die nicht erlaubt sind (etwa ein Nullzeichen)."),
+    "choose_one": N_("Bitte wählen Sie mindestens eines aus."),
+    "url_with_login": N_("Die Adresse darf keinen Benutzernamen und kein Passwort enthalten."),
+    "url_unknown_host": N_("Dieser Rechnername lässt sich nicht auflösen."),
+    "url_private_address": N_("Diese Adresse führt zu diesem System oder in ein internes Netz; Webhooks gehen nur "
+                              "an Adressen im öffentlichen Internet."),
 }
 
 STATUS_CODES = {

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.db import read_session, write_transaction
-from shared.models import Account, Organiser, Role, Seminar, SeminarFormat, SeminarStatus, Series
+from shared.models import Account, Organiser, Role, Seminar, SeminarFormat, SeminarStatus, Series, WebhookEndpoint
 from shared.times import from_local, utcnow
 from services.registration.accounts.api_tokens import create_api_token
 from services.registration.accounts.members import create_account, grant_role
@@ -131,3 +131,16 @@ def add_api_token(runtime, organiser_id: int, role: Role = Role.ADMIN, name: str
 def principal(organiser_id: int, role: Role = Role.ADMIN) -> Principal:
     """Someone acting for the organiser, as the domain functions take it."""
     return Principal(organiser_id=organiser_id, role=role, actor="test")
+
+
+def add_webhook(runtime, organiser_id: int, url: str = "https://partner.example/hooks") -> tuple[int, int]:
+    """A webhook endpoint of the organiser (its URL not checked: no DNS in tests) and one test delivery of it."""
+    from services.registration.domain import webhooks
+
+    with write_transaction(runtime.sessions) as session:
+        endpoint = WebhookEndpoint(organiser_id=organiser_id, url=url, events=["registration.created"],
+                                   secret=webhooks.new_secret())
+        session.add(endpoint)
+        session.flush()
+        endpoint_id = endpoint.id
+    return endpoint_id, webhooks.send_test_event(runtime, principal(organiser_id), endpoint_id)

@@ -105,17 +105,18 @@ class SmtpServer:
 
 
 class Worker:
-    """A real ``dramatiq`` worker process running the notification actors."""
+    """A real ``dramatiq`` worker process running the notification actors (or those of ``module``)."""
 
-    def __init__(self, env: dict[str, str], threads: int = 2):
+    def __init__(self, env: dict[str, str], threads: int = 2, module: str = "services.notifications.worker"):
         self.env = env
         self.threads = threads
+        self.module = module
         self.process: subprocess.Popen | None = None
         self.log: list[str] = []
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "dramatiq", "services.notifications.worker",
+            [sys.executable, "-m", "dramatiq", self.module,
              "--processes", "1", "--threads", str(self.threads), "--worker-shutdown-timeout", "5000"],
             cwd=PROJECT_ROOT, env=self.env, stderr=subprocess.PIPE, text=True, start_new_session=True,
         )
@@ -219,3 +220,63 @@ class GunicornServer:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(30)
+
+
+class WebhookReceiver:
+    """A partner system's webhook endpoint on 127.0.0.1: keeps every request, answers as it is told.
+
+    ``answers`` are the status codes of the next requests in turn (then 200); a
+    ``silence`` of n seconds makes it wait that long before answering at all.
+    """
+
+    def __init__(self, answers: list[int] | None = None, silence: float = 0):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        receiver = self
+        self.answers = list(answers or [])
+        self.silence = silence
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.answered = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver._lock:
+                    receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                    status = receiver.answers.pop(0) if receiver.answers else 200
+                if receiver.silence:
+                    receiver._stopping.wait(receiver.silence)  # bounded; ends early when the receiver stops
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+                with receiver._lock:
+                    receiver.answered += 1
+
+            def log_message(self, *args):
+                """Quiet."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/hooks/seminare"
+
+    def start(self) -> "WebhookReceiver":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[tuple[dict[str, str], bytes]]:
+        """Wait until at least ``count`` requests arrived; return all received so far."""
+        wait_until(lambda: len(self.received) >= count, timeout, message=f"{count} webhook request(s)")
+        with self._lock:
+            return list(self.received)

@@ -14,7 +14,8 @@ import jsonschema
 import pytest
 import yaml
 
-from services.notifications import WORKER_ENV, worker_command
+from shared.workers import WORKER_ENV
+from services import notifications, webhooks
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = Path(__file__).resolve().parent / "data" / "compose-spec.json"
@@ -33,9 +34,9 @@ def test_compose_file_is_valid_against_the_specification(compose):
 def test_compose_runs_every_process_of_the_design(compose):
     services = compose["services"]
     assert {"postgres", "redis", "mailpit", "migrate", "registration", "calendar_feed", "worker",
-            "scheduler"} <= set(services)
+            "webhook_worker", "scheduler"} <= set(services)
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    for name in ("registration", "calendar_feed", "worker", "scheduler"):
+    for name in ("registration", "calendar_feed", "worker", "webhook_worker", "scheduler"):
         assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         assert services[name]["environment"]["DATABASE_URL"].startswith("postgresql+psycopg://")
 
@@ -62,7 +63,7 @@ def commands(compose) -> list[list[str]]:
 
 def test_every_container_command_names_a_real_module(compose):
     started = commands(compose)
-    assert len(started) == 6
+    assert len(started) == 7
     for command in started:
         module, attribute = module_of(command)
         assert importlib.util.find_spec(module) is not None, command
@@ -77,10 +78,11 @@ def test_every_container_command_names_a_real_module(compose):
             assert runnable, f"{module} cannot be run with python -m"
 
 
-def test_the_worker_runs_as_the_project_and_its_benchmark_assume(compose):
-    worker = compose["services"]["worker"]
-    assert worker["command"] == worker_command([])
-    assert WORKER_ENV.items() <= worker["environment"].items()
+def test_the_workers_run_as_the_project_and_its_benchmark_assume(compose):
+    for name, service in (("worker", notifications), ("webhook_worker", webhooks)):
+        worker = compose["services"][name]
+        assert worker["command"] == service.worker_command([])
+        assert WORKER_ENV.items() <= worker["environment"].items()
 
 
 def test_image_copies_only_paths_that_exist():

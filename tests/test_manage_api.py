@@ -12,8 +12,6 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from services.calendar_feed import create_app as create_feed_app
-from services.registration.accounts.api_tokens import create_api_token, revoke_api_token
 from shared.db import read_session, write_transaction
 from shared.models import (
     AuditEvent,
@@ -24,8 +22,21 @@ from shared.models import (
     RegistrationStatus,
     Role,
     Seminar,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
-from tests.factories import add_api_token, berlin, make_organiser, make_registration, make_seminar, make_series
+from services.calendar_feed import create_app as create_feed_app
+from services.registration.accounts.api_tokens import create_api_token, revoke_api_token
+
+from tests.factories import (
+    add_api_token,
+    add_webhook,
+    berlin,
+    make_organiser,
+    make_registration,
+    make_seminar,
+    make_series,
+)
 
 MANAGE = "/api/v1/manage"
 
@@ -40,6 +51,8 @@ class Tenant:
     confirmed_id: int
     waiting_id: int
     tokens: dict[Role, str]
+    webhook_id: int
+    delivery_id: int
 
     def auth(self, role: Role = Role.ADMIN) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
@@ -54,7 +67,8 @@ def make_tenant(runtime, name: str) -> Tenant:
         waiting = make_registration(session, seminar, RegistrationStatus.WAITLISTED)
         ids = organiser.id, series.id, seminar.id, confirmed.id, waiting.id
     tokens = {role: add_api_token(runtime, ids[0], role, f"{role.value} token") for role in Role}
-    return Tenant(*ids, tokens)
+    webhook_id, delivery_id = add_webhook(runtime, ids[0])
+    return Tenant(*ids, tokens, webhook_id, delivery_id)
 
 
 @pytest.fixture
@@ -139,7 +153,8 @@ def test_roles_limit_what_a_token_may_do(client, ours):
 def manage_urls(app, tenant: Tenant) -> list[tuple[str, str]]:
     """Every (method, URL) of the organiser API, with ids filled in from ``tenant``."""
     ids = {"event_id": tenant.seminar_id, "series_id": tenant.series_id,
-           "registration_id": tenant.confirmed_id, "fmt": "csv"}
+           "registration_id": tenant.confirmed_id, "fmt": "csv", "webhook_id": tenant.webhook_id,
+           "delivery_id": tenant.delivery_id}
     urls = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(MANAGE):
@@ -176,6 +191,8 @@ def valid_body(method: str, url: str) -> dict | None:
     """A body the route would accept, so that only the owner check can refuse it."""
     if url.endswith("/move"):
         return {"starts_at": berlin(2032, 1, 7, 13, 30).isoformat()}
+    if method == "PATCH" and "/webhooks/" in url:
+        return {"description": "Übernommen"}
     if method == "PATCH":
         return {"title": "Übernommen"}
     return None
@@ -190,8 +207,12 @@ def snapshot(runtime, tenant: Tenant) -> tuple:
             .order_by(Registration.id)
         ).all()
         mails = session.scalar(select(func.count()).select_from(Notification))
+        webhook = session.get(WebhookEndpoint, tenant.webhook_id)
+        deliveries = session.execute(select(WebhookDelivery.id, WebhookDelivery.status)
+                                     .order_by(WebhookDelivery.id)).all()
         return (seminar.title, seminar.status, seminar.starts_at, seminar.capacity, seminar.series_id,
-                tuple(registrations), mails)
+                tuple(registrations), mails, webhook.description, webhook.secret, webhook.disabled_at,
+                tuple(deliveries))
 
 
 # --- seminars ------------------------------------------------------------------------------

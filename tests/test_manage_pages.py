@@ -13,10 +13,6 @@ import pytest
 from flask import url_for
 from sqlalchemy import select
 
-from services.registration.web import limits as limits_module
-from services.registration.accounts.api_tokens import create_api_token
-from services.registration.manage.forms import reminder_minutes, reminder_text
-from services.registration.domain.registrations import register
 from shared.db import read_session, write_transaction
 from shared.models import (
     ApiToken,
@@ -31,14 +27,31 @@ from shared.models import (
     Seminar,
     SeminarStatus,
     Series,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
+from services.registration.accounts.api_tokens import create_api_token
+from services.registration.domain.registrations import register
+from services.registration.manage.forms import reminder_minutes, reminder_text
+from services.registration.web import limits as limits_module
+
 from tests import organiser_pages
-from tests.factories import PASSWORD, add_member, berlin, make_organiser, make_seminar, make_series, person
+from tests.factories import (
+    PASSWORD,
+    add_member,
+    add_webhook,
+    berlin,
+    make_organiser,
+    make_seminar,
+    make_series,
+    person,
+)
 from tests.organiser_pages import csrf
 from tests.translations import german_left_in, german_words_in
 
 # Values for the URL parts that are not ids: every export format, every attendee action.
-VARIANTS = {"fmt": ("csv", "xlsx"), "action": ("cancel", "promote", "resend")}
+VARIANTS = {"fmt": ("csv", "xlsx"), "action": ("cancel", "promote", "resend"),
+            "change": ("test", "rotate", "enable", "disable", "delete")}
 HTML = {"Accept": "text/html"}
 
 
@@ -66,6 +79,8 @@ def world(runtime):
     bernd = add_person(runtime, ids["seminar"], "Bernd Berg")
     carla = add_person(runtime, ids["their_seminar"], "Carla Clo")
     their_token, _ = create_api_token(runtime, ids["theirs"], "Fremd", Role.ADMIN)
+    ids["webhook"], ids["delivery"] = add_webhook(runtime, ids["ours"])
+    ids["their_webhook"], ids["their_delivery"] = add_webhook(runtime, ids["theirs"])
     logins = dict(admin=("admin@stiftung.example", ids["ours"], Role.ADMIN),
                   editor=("editor@stiftung.example", ids["ours"], Role.EDITOR),
                   viewer=("viewer@stiftung.example", ids["ours"], Role.VIEWER),
@@ -119,6 +134,8 @@ def snapshot(runtime) -> dict:
             "registrations": rows(Registration.id, Registration.status),
             "notifications": rows(Notification.id),
             "tokens": rows(ApiToken.id, ApiToken.revoked_at),
+            "webhooks": rows(WebhookEndpoint.id, WebhookEndpoint.secret, WebhookEndpoint.disabled_at),
+            "deliveries": rows(WebhookDelivery.id, WebhookDelivery.status),
             "organisers": rows(Organiser.id, Organiser.name, Organiser.contact_email, Organiser.retention_days),
             "audit": rows(AuditEvent.id),
         }
@@ -245,7 +262,8 @@ def test_logging_out_everywhere_ends_the_sessions_on_every_device(app, client, w
 
 
 def test_every_page_without_login_leads_to_the_login(app, client, world):
-    pages = urls(app, "GET", org="stiftung", seminar_id=world.seminar, series_id=world.series)
+    pages = urls(app, "GET", org="stiftung", seminar_id=world.seminar, series_id=world.series,
+                 webhook_id=world.webhook)
 
     for path in pages + ["/manage/"]:
         response = client.get(path)
@@ -260,7 +278,8 @@ def test_every_page_in_english_carries_no_german(app, client, world):
     login = client.get("/manage/login", query_string={"lang": "en"}).get_data(as_text=True)
     assert "Log in" in login and german_left_in(login) == []
     log_in(client, "admin@stiftung.example")
-    pages = urls(app, "GET", org="stiftung", seminar_id=world.seminar, series_id=world.series)
+    pages = urls(app, "GET", org="stiftung", seminar_id=world.seminar, series_id=world.series,
+                 webhook_id=world.webhook)
 
     checked = 0
     for path in pages:
@@ -303,7 +322,8 @@ def test_login_never_leads_to_another_site(client, world, target):
 def test_every_post_without_the_right_csrf_token_is_refused_and_changes_nothing(app, client, runtime, world):
     log_in(client, world.admin)
     posts = urls(app, "POST", needs=(), org="stiftung", seminar_id=world.seminar, registration_id=world.bernd,
-                 series_id=world.series, token_id=world.their_token)
+                 series_id=world.series, token_id=world.their_token, webhook_id=world.webhook,
+                 delivery_id=world.delivery)
     fields = {"title": "Geändert", "name": "Geändert", "slug": "neu", "role": "admin", "date": "2037-01-01",
               "start_time": "10:00", "end_time": "11:00", "move_date": "2037-01-01", "move_start_time": "10:00",
               "move_end_time": "11:00", "email": world.admin, "password": PASSWORD}
@@ -320,14 +340,16 @@ def test_every_post_without_the_right_csrf_token_is_refused_and_changes_nothing(
 def test_viewer_reads_and_exports_but_changes_nothing(app, client, runtime, world):
     log_in(client, world.viewer)
     ids = dict(org="stiftung", seminar_id=world.seminar, registration_id=world.bernd, series_id=world.series,
-               token_id=1)
+               token_id=1, webhook_id=world.webhook, delivery_id=world.delivery)
     before = snapshot(runtime)
 
     for path in urls(app, "POST", **ids):
         assert post(client, path, title="Geändert").status_code == 403, path
-    for endpoint in ("new_seminar", "edit_seminar", "cancel_question", "tokens", "audit", "settings"):
+    for endpoint in ("new_seminar", "edit_seminar", "cancel_question", "tokens", "audit", "settings", "webhook_list",
+                     "webhook"):
         with app.test_request_context():
-            path = url_for(f"manage_pages.{endpoint}", org="stiftung", seminar_id=world.seminar)
+            path = url_for(f"manage_pages.{endpoint}", org="stiftung", seminar_id=world.seminar,
+                           webhook_id=world.webhook)
         assert client.get(path).status_code == 403, path
 
     assert snapshot(runtime) == before
@@ -339,8 +361,9 @@ def test_viewer_reads_and_exports_but_changes_nothing(app, client, runtime, worl
 def test_another_organisers_slug_and_ids_are_not_found(app, client, runtime, world):
     log_in(client, world.admin)
     their_ids = dict(seminar_id=world.their_seminar, registration_id=world.carla, series_id=world.their_series,
-                     token_id=world.their_token)
-    our_ids = dict(seminar_id=world.seminar, registration_id=world.bernd, series_id=world.series, token_id=1)
+                     token_id=world.their_token, webhook_id=world.their_webhook, delivery_id=world.their_delivery)
+    our_ids = dict(seminar_id=world.seminar, registration_id=world.bernd, series_id=world.series, token_id=1,
+                   webhook_id=world.webhook, delivery_id=world.delivery)
     before = snapshot(runtime)
 
     for method in ("GET", "POST"):

@@ -9,11 +9,6 @@ Measured on 2 cores, 4 x 2 sent about a third more mails per second than 2 x 8.
 
 WORKER_PROCESSES = 4
 WORKER_THREADS = 2
-# The worker's environment. Dramatiq reads how long an idle worker waits before it
-# looks at the queue again from this variable, in ms (jittered to 50-100 ms here);
-# its default, 1000, lets the first mail after a quiet spell wait up to a second.
-# Idle, that is a few dozen small Redis reads a second per process.
-WORKER_ENV = {"dramatiq_worker_timeout": "100"}
 
 
 def worker_command(python: list[str], processes: int = WORKER_PROCESSES, threads: int = WORKER_THREADS) -> list[str]:

@@ -47,6 +47,9 @@ class RegistrationRules:
     waitlist_enabled: bool
     double_opt_in: bool
     questions: tuple  # rows of the questions table, in order
+    organiser_id: int
+    # Event types the organiser's webhook endpoints receive (filled in by ``registrations``).
+    webhook_events: frozenset = frozenset()
 
 
 # Tables, not mapped classes: a mapped class in a query brings the ORM's result handling.
@@ -63,6 +66,7 @@ _RULES = (
         .label("closes_at"),
         _SEMINARS.c.waitlist_enabled,
         _SEMINARS.c.double_opt_in,
+        _SEMINARS.c.organiser_id,
         select(func.count()).where(_QUESTIONS_TABLE.c.seminar_id == _SEMINARS.c.id)
         .scalar_subquery().label("questions"),
     )
@@ -156,7 +160,7 @@ def rules_on(connection: Connection, seminar_id: int) -> RegistrationRules | Non
         return None
     questions = connection.execute(_QUESTIONS, {"seminar_id": seminar_id}).all() if row.questions else []
     return RegistrationRules(row.status, row.registration_opens_at, row.closes_at, row.waitlist_enabled,
-                             row.double_opt_in, tuple(questions))
+                             row.double_opt_in, tuple(questions), row.organiser_id)
 
 
 def earlier_registration(connection: Connection, seminar_id: int, email_key: str) -> Row | None:

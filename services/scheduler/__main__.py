@@ -17,6 +17,7 @@ from services.registration.domain.registrations import expire_unconfirmed
 from services.registration.domain.retention import anonymise_due
 from services.scheduler.reminders import create_reminders
 from services.scheduler.sweep import sweep_notifications
+from services.scheduler.webhooks import forget_old_deliveries, sweep_webhooks
 
 log = logging.getLogger("scheduler")
 
@@ -31,6 +32,8 @@ def run_once(runtime: Runtime, now=None) -> dict[str, int]:
         # After the sweep, so that the reminders written here are not queued twice in one round.
         "reminders_created": create_reminders(runtime, now),
         "sessions_dropped": drop_expired_sessions(runtime, now),
+        "webhooks_queued": sweep_webhooks(runtime, now),
+        "webhook_deliveries_forgotten": forget_old_deliveries(runtime, now),
     }
 
 

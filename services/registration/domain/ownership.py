@@ -10,9 +10,14 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
-from shared.models import Registration, Seminar, Series, is_row_id
+from shared.models import Registration, Seminar, Series, WebhookEndpoint, is_row_id
 from services.registration.accounts.principals import Principal
-from services.registration.domain.refusals import RegistrationNotFound, SeminarNotFound, SeriesNotFound
+from services.registration.domain.refusals import (
+    RegistrationNotFound,
+    SeminarNotFound,
+    SeriesNotFound,
+    WebhookNotFound,
+)
 
 
 def owns(by: Principal | None, organiser_id: int) -> bool:
@@ -50,3 +55,11 @@ def owned_registration(session: Session, by: Principal | None, registration_id: 
     if registration is None or not owns(by, registration.seminar.organiser_id):
         raise RegistrationNotFound()
     return registration
+
+
+def owned_webhook(session: Session, by: Principal | None, endpoint_id: int, lock: bool = False) -> WebhookEndpoint:
+    """One of the organiser's webhook endpoints (locked if ``lock``), or WebhookNotFound."""
+    endpoint = session.get(WebhookEndpoint, endpoint_id, with_for_update=lock) if is_row_id(endpoint_id) else None
+    if endpoint is None or not owns(by, endpoint.organiser_id):
+        raise WebhookNotFound()
+    return endpoint

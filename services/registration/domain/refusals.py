@@ -117,6 +117,18 @@ class NothingToResend(Refusal):
     code, status = "nothing_to_resend", 409
 
 
+class WebhookUrlNotAllowed(Refusal):
+    """A webhook URL that is not https or leads to this machine or a private network."""
+
+    code, status = "webhook_url_not_allowed", 422
+
+
+class WebhookNotFound(Refusal):
+    """No such webhook endpoint or delivery, or another organiser's."""
+
+    code, status = "webhook_not_found", 404
+
+
 class SlugTaken(Refusal):
     """Another series uses this slug."""
 

@@ -9,7 +9,7 @@ its transaction has committed (``shared.outbox``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Callable, Hashable, Protocol
 
@@ -25,6 +25,7 @@ from shared.models import (
     NotificationKind,
     Registration,
     RegistrationStatus,
+    WebhookEvent,
     is_row_id,
     new_nonce,
 )
@@ -42,6 +43,7 @@ from services.registration.domain.questions import clean_answers
 from services.registration.domain.refusals import NotFound, SeminarCancelled, SeminarFull, SeminarNotFound
 from services.registration.domain.registration_window import window_problem
 from services.registration.domain.waiting_list import fill_free_seats, release_seat
+from services.registration.domain.webhooks import emit, registration_data, subscribed_events
 from services.registration.storage import RegistrationRules
 
 # The mail a registration gets by its status: the first one, and the one "send again" repeats.
@@ -143,7 +145,11 @@ def _rules(runtime: Runtime, seminar_id: int, kept: KeptRules | None) -> Registr
 
 def _read_rules(runtime: Runtime, seminar_id: int) -> RegistrationRules | None:
     with read_connection(runtime.engine) as connection:
-        return storage.rules_on(connection, seminar_id)
+        rules = storage.rules_on(connection, seminar_id)
+        if rules is None:
+            return None
+        # Kept with the rules: a registration whose organiser has no webhook for it costs nothing more.
+        return replace(rules, webhook_events=subscribed_events(connection, rules.organiser_id))
 
 
 def _refusal_now(connection, seminar_id: int, now: datetime) -> Refusal | None:
@@ -172,8 +178,10 @@ def _register_once(runtime: Runtime, seminar_id: int, rules: RegistrationRules, 
     earlier_id = earlier.id if earlier is not None else None
     status = RegistrationStatus.PENDING if rules.double_opt_in else RegistrationStatus.CONFIRMED
     values = _registration_values(runtime, rules, form, answers, status, now)  # before the write lock
-    # Reusing an earlier registration is rare and needs its row locked until it is written.
-    with statement_writes(runtime.engine, locks_rows=earlier_id is not None) as connection:
+    # Reusing an earlier registration is rare and needs its row locked until it is written; events for
+    # partner systems must be written in the registration's own transaction, so both need one.
+    told = rules.webhook_events & _NEW_REGISTRATION_EVENTS
+    with statement_writes(runtime.engine, locks_rows=earlier_id is not None or bool(told)) as connection:
         if earlier_id is not None and storage.reused_meanwhile(connection, earlier_id):
             raise _ReusedMeanwhile()
         written = _write(connection, seminar_id, email_key, earlier_id, values, seated=True)
@@ -192,7 +200,26 @@ def _register_once(runtime: Runtime, seminar_id: int, rules: RegistrationRules, 
             written = _write(connection, seminar_id, email_key, earlier_id, values, seated=False)
             if written is None:  # closed in the moment between the two statements
                 raise _refusal_now(connection, seminar_id, now) or SeminarCancelled()
+        if told:
+            _tell_partners_of_new(connection, runtime, rules, written[0], seminar_id, values, now)
     return Outcome(written[0], status, seminar_id, answer_for(status, rules.double_opt_in))
+
+
+# What a new registration is, for partner systems: created, and confirmed or waitlisted when it is.
+_NEW_REGISTRATION_EVENTS = frozenset({WebhookEvent.REGISTRATION_CREATED.value, WebhookEvent.REGISTRATION_CONFIRMED.value,
+                                      WebhookEvent.REGISTRATION_WAITLISTED.value})
+_EVENT_OF_STATUS = {RegistrationStatus.CONFIRMED: WebhookEvent.REGISTRATION_CONFIRMED,
+                    RegistrationStatus.WAITLISTED: WebhookEvent.REGISTRATION_WAITLISTED}
+
+
+def _tell_partners_of_new(connection, runtime: Runtime, rules: RegistrationRules, registration_id: int,
+                          seminar_id: int, values: dict, now: datetime) -> None:
+    """The new registration's events for the organiser's webhook endpoints, in the registration's transaction."""
+    data = registration_data(connection, runtime.settings, {**values, "id": registration_id, "seminar_id": seminar_id},
+                             seminar_id)
+    emit(connection, rules.organiser_id, WebhookEvent.REGISTRATION_CREATED, lambda: data, now)
+    if values["status"] in _EVENT_OF_STATUS:
+        emit(connection, rules.organiser_id, _EVENT_OF_STATUS[values["status"]], lambda: data, now)
 
 
 def _write(connection, seminar_id: int, email_key: str, earlier_id: int | None, values: dict,
@@ -251,9 +278,10 @@ def confirm_address(runtime: Runtime, registration_id: int, now: datetime | None
             registration.status = RegistrationStatus.CONFIRMED
             registration.confirmed_at = now
             add_notification(session, registration.id, NotificationKind.CONFIRMED, round_key(registration.created_at))
+            _tell_partners(session, runtime, registration, WebhookEvent.REGISTRATION_CONFIRMED, now)
         elif registration.status == RegistrationStatus.WAITLISTED:
             # A seat may have freed while this person was not yet eligible.
-            fill_free_seats(session, registration.seminar_id, now)
+            fill_free_seats(session, runtime.settings, registration.seminar_id, now)
         return registration.status
 
 
@@ -279,9 +307,10 @@ def cancel_registration(
             registration.expires_at = None
             add_notification(session, registration.id, NotificationKind.CANCELLATION_RECEIPT,
                              round_key(registration.created_at))
+            _tell_partners(session, runtime, registration, WebhookEvent.REGISTRATION_CANCELLED, now)
             if held_seat:
                 release_seat(session, registration.seminar_id)
-                fill_free_seats(session, registration.seminar_id, now)
+                fill_free_seats(session, runtime.settings, registration.seminar_id, now)
         return registration.status
 
 
@@ -308,7 +337,7 @@ def expire_unconfirmed(runtime: Runtime, now: datetime | None = None) -> int:
             registration.status = RegistrationStatus.EXPIRED
         session.flush()
         for seminar_id in sorted(seminars_with_free_seats):
-            fill_free_seats(session, seminar_id, now)
+            fill_free_seats(session, runtime.settings, seminar_id, now)
         return len(lapsed)
 
 
@@ -324,6 +353,13 @@ def renew_feed_link(runtime: Runtime, registration_id: int) -> str:
         session.execute(update(Registration).where(same_feed(registration)).values(feed_nonce=nonce)
                         .execution_options(synchronize_session=False))
         return nonce
+
+
+def _tell_partners(session: Session, runtime: Runtime, registration: Registration, event: WebhookEvent,
+                   now: datetime) -> None:
+    """Write the event for the organiser's webhook endpoints, in this transaction."""
+    emit(session, registration.seminar.organiser_id, event,
+         lambda: registration_data(session, runtime.settings, registration, registration.seminar_id), now)
 
 
 def _locked(session: Session, registration_id: int) -> Registration:

@@ -20,6 +20,7 @@ from shared.models import (
     RegistrationStatus,
     Seminar,
     SeminarStatus,
+    WebhookEvent,
 )
 from shared.outbox import add_notification
 from shared.runtime import Runtime
@@ -29,6 +30,7 @@ from services.registration.accounts.principals import Principal
 from services.registration.domain.ownership import owned_seminar
 from services.registration.domain.refusals import SeminarCancelled
 from services.registration.domain.seminar_times import new_span
+from services.registration.domain.webhooks import emit, seminar_data
 
 # Who hears of a new time or place: everyone who may still come.
 TOLD_OF_MOVES = ACTIVE
@@ -81,6 +83,10 @@ def move_seminar(
         notification_ids = _tell_participants(
             session, seminar, told, NotificationKind.CHANGED, f"seq{seminar.sequence}:{now:%Y%m%dT%H%M%S.%f}"
         )
+        changed = [name for name, yes in (("starts_at", moved), ("location", relocated), ("join_url", relinked)) if yes]
+        if seminar.status == SeminarStatus.PUBLISHED:
+            emit(session, seminar.organiser_id, WebhookEvent.SEMINAR_CHANGED,
+                 lambda: {"seminar": seminar_data(session, runtime.settings, seminar.id), "changed": changed}, now)
     return notification_ids
 
 
@@ -102,6 +108,8 @@ def cancel_seminar(
         seminar.sequence += 1
         seminar.updated_at = now
         notification_ids = _tell_participants(session, seminar, ACTIVE, NotificationKind.SEMINAR_CANCELLED, "")
+        emit(session, seminar.organiser_id, WebhookEvent.SEMINAR_CANCELLED,
+             lambda: {"seminar": seminar_data(session, runtime.settings, seminar.id)}, now)
         if by is not None:
             audit.record(session, by, "seminar.cancelled", "seminar", seminar.id, told=len(notification_ids))
     return notification_ids

@@ -15,7 +15,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from shared.db import read_session, write_transaction
-from shared.models import Question, Registration, RegistrationStatus, Seminar, SeminarStatus
+from shared.models import Question, Registration, RegistrationStatus, Seminar, SeminarStatus, WebhookEvent
 from shared.runtime import Runtime
 from shared.times import utcnow
 from services.registration.accounts import audit
@@ -25,6 +25,7 @@ from services.registration.domain.refusals import CapacityBelowTaken, SeminarCan
 from services.registration.domain.seminar_changes import move_seminar
 from services.registration.domain.seminar_times import new_span
 from services.registration.domain.waiting_list import fill_free_seats
+from services.registration.domain.webhooks import emit, seminar_data
 
 # Time, place and join link of a published seminar change through ``move_seminar``,
 # so that participants are told.
@@ -83,6 +84,9 @@ def create_seminar(runtime: Runtime, by: Principal, data: dict[str, Any]) -> Sem
         session.flush()
         audit.record(session, by, "seminar.created", "seminar", seminar.id, title=seminar.title,
                      published=publish)
+        if publish:
+            emit(session, by.organiser_id, WebhookEvent.SEMINAR_PUBLISHED,
+                 lambda: {"seminar": seminar_data(session, runtime.settings, seminar.id)})
         _ = seminar.series
         return seminar
 
@@ -118,9 +122,12 @@ def update_seminar(runtime: Runtime, by: Principal, seminar_id: int, data: dict[
             _replace_questions(session, seminar, questions)
         session.flush()
         # More seats (or none limited any more) let waiting people move up.
-        fill_free_seats(session, seminar.id, now)
+        fill_free_seats(session, runtime.settings, seminar.id, now)
         changed = sorted([*data, *(["questions"] if questions is not None else [])])
         audit.record(session, by, "seminar.changed", "seminar", seminar.id, fields=changed)
+        if seminar.status == SeminarStatus.PUBLISHED and changed:
+            emit(session, by.organiser_id, WebhookEvent.SEMINAR_CHANGED,
+                 lambda: {"seminar": seminar_data(session, runtime.settings, seminar.id), "changed": changed})
     if told:
         move_seminar(runtime, seminar_id, now=now, by=by, **told)
     return get_seminar(runtime, by, seminar_id)[0]
@@ -143,6 +150,8 @@ def publish_seminar(runtime: Runtime, by: Principal, seminar_id: int) -> Seminar
         if seminar.status == SeminarStatus.DRAFT:
             seminar.status = SeminarStatus.PUBLISHED
             audit.record(session, by, "seminar.published", "seminar", seminar.id)
+            emit(session, by.organiser_id, WebhookEvent.SEMINAR_PUBLISHED,
+                 lambda: {"seminar": seminar_data(session, runtime.settings, seminar.id)})
     return get_seminar(runtime, by, seminar_id)[0]
 
 

@@ -14,8 +14,9 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, select, true, update
 from sqlalchemy.orm import Session
 
+from shared.config import Settings
 from shared.db import write_transaction
-from shared.models import NotificationKind, Registration, RegistrationStatus, Seminar
+from shared.models import NotificationKind, Registration, RegistrationStatus, Seminar, WebhookEvent
 from shared.outbox import add_notification, round_key
 from shared.runtime import Runtime
 from shared.times import utcnow
@@ -23,6 +24,7 @@ from services.registration.accounts import audit
 from services.registration.accounts.principals import Principal
 from services.registration.domain.ownership import owned_registration
 from services.registration.domain.refusals import AddressNotConfirmed, NotWaitlisted, SeminarFull
+from services.registration.domain.webhooks import emit, registration_data
 from services.registration.storage import TAKE_SEAT
 
 
@@ -51,7 +53,7 @@ def _may_move_up_in_sql(seminar: Seminar) -> ColumnElement[bool]:
     return Registration.email_confirmed_at.is_not(None) if seminar.double_opt_in else true()
 
 
-def fill_free_seats(session: Session, seminar_id: int, now: datetime) -> list[int]:
+def fill_free_seats(session: Session, settings: Settings, seminar_id: int, now: datetime) -> list[int]:
     """Move the longest-waiting people who may move up into free seats; returns their promotion mails' ids."""
     seminar = session.get(Seminar, seminar_id)
     notification_ids = []
@@ -66,7 +68,7 @@ def fill_free_seats(session: Session, seminar_id: int, now: datetime) -> list[in
         )
         if candidate is None or not take_seat(session, seminar_id):
             break
-        notification_ids.append(_move_up(session, candidate, now, round_key(candidate.created_at)))
+        notification_ids.append(_move_up(session, settings, candidate, now, round_key(candidate.created_at)))
     return notification_ids
 
 
@@ -83,12 +85,14 @@ def promote(runtime: Runtime, by: Principal, registration_id: int, now: datetime
             raise SeminarFull()
         audit.record(session, by, "registration.promoted", "registration", registration.id,
                      seminar_id=registration.seminar_id)
-        return _move_up(session, registration, now, f"manual:{now:%Y%m%dT%H%M%S.%f}")
+        return _move_up(session, runtime.settings, registration, now, f"manual:{now:%Y%m%dT%H%M%S.%f}")
 
 
-def _move_up(session: Session, registration: Registration, now: datetime, dedupe_key: str) -> int:
-    """The seat is taken: confirm the registration and write its promotion mail."""
+def _move_up(session: Session, settings: Settings, registration: Registration, now: datetime, dedupe_key: str) -> int:
+    """The seat is taken: confirm the registration, write its promotion mail and tell the partner systems."""
     registration.status = RegistrationStatus.CONFIRMED
     registration.confirmed_at = now
     registration.expires_at = None
+    emit(session, registration.seminar.organiser_id, WebhookEvent.REGISTRATION_PROMOTED,
+         lambda: registration_data(session, settings, registration, registration.seminar_id), now)
     return add_notification(session, registration.id, NotificationKind.PROMOTED, dedupe_key)

@@ -6,12 +6,14 @@ domain function and answer with its view (``views``).
 
 from __future__ import annotations
 
+import json
+
 from flask import Response, request, url_for
 from flask.views import MethodView
 
 from shared.models import MAX_ID, Role
 from services.registration.accounts.audit import recent_events
-from services.registration.domain import waiting_list
+from services.registration.domain import waiting_list, webhooks
 from services.registration.domain.attendees import get_registration, list_registrations, resend_mail
 from services.registration.domain.data_requests import erase_person as erase_person_data
 from services.registration.domain.organisers import get_organiser, update_organiser
@@ -47,6 +49,13 @@ from services.registration.manage.schemas import (
     SeriesInput,
     SeriesOutput,
     SeriesPatch,
+    WebhookCreated,
+    WebhookDeliveryOutput,
+    WebhookInput,
+    WebhookOutput,
+    WebhookPatch,
+    WebhookSecret,
+    WebhookTestOutput,
 )
 from services.registration.manage.views import (
     REPORT_FILENAME,
@@ -57,6 +66,7 @@ from services.registration.manage.views import (
     registration_view,
     seminar_view,
     series_view,
+    webhook_view,
 )
 from services.registration.web.context import current_runtime
 from services.registration.web.json_body import Blueprint
@@ -299,6 +309,83 @@ def audit_log(query, by):
     if page.older is not None:
         headers["Link"] = f'<{url_for("manage_api.audit_log", before=page.older, limit=query["limit"])}>; rel="next"'
     return page.events, 200, headers
+
+
+# --- webhooks ------------------------------------------------------------------------------------
+
+
+@manage_api.route("/webhooks")
+class WebhookCollection(MethodView):
+    @requires(ADMIN)
+    @manage_api.response(200, WebhookOutput(many=True))
+    def get(self, by):
+        """The organiser's webhook endpoints (admins)."""
+        return [webhook_view(endpoint) for endpoint in webhooks.list_endpoints(current_runtime(), by)]
+
+    @requires(ADMIN)
+    @manage_api.arguments(WebhookInput)
+    @manage_api.response(201, WebhookCreated)
+    def post(self, data, by):
+        """Add an endpoint; the answer holds its signing secret, shown this once (admins)."""
+        endpoint, secret = webhooks.create_endpoint(current_runtime(), by, data)
+        return webhook_view(endpoint, secret)
+
+
+@manage_api.route(f"/webhooks/<{ID}:webhook_id>")
+class WebhookItem(MethodView):
+    @requires(ADMIN)
+    @manage_api.response(200, WebhookOutput)
+    def get(self, webhook_id, by):
+        """One endpoint (admins)."""
+        return webhook_view(webhooks.get_endpoint(current_runtime(), by, webhook_id))
+
+    @requires(ADMIN)
+    @manage_api.arguments(WebhookPatch(partial=True))
+    @manage_api.response(200, WebhookOutput)
+    def patch(self, data, webhook_id, by):
+        """Change URL, events or description; ``enabled`` turns it off or on again (admins)."""
+        return webhook_view(webhooks.update_endpoint(current_runtime(), by, webhook_id, data))
+
+    @requires(ADMIN)
+    @manage_api.response(204)
+    def delete(self, webhook_id, by):
+        """Remove an endpoint and its delivery log (admins)."""
+        webhooks.delete_endpoint(current_runtime(), by, webhook_id)
+
+
+@manage_api.route(f"/webhooks/<{ID}:webhook_id>/rotate-secret", methods=["POST"])
+@requires(ADMIN)
+@manage_api.response(200, WebhookSecret)
+def rotate_webhook_secret(webhook_id, by):
+    """A new signing secret, shown this once; the old one signs too for 24 hours (admins)."""
+    return {"secret": webhooks.rotate_secret(current_runtime(), by, webhook_id)}
+
+
+@manage_api.route(f"/webhooks/<{ID}:webhook_id>/test", methods=["POST"])
+@requires(ADMIN)
+@manage_api.response(202, WebhookTestOutput)
+def send_webhook_test(webhook_id, by):
+    """Send a webhook.test event to this endpoint now; the answer shows the body it gets (admins)."""
+    runtime = current_runtime()
+    delivery_id = webhooks.send_test_event(runtime, by, webhook_id)
+    delivery = next(d for d in webhooks.list_deliveries(runtime, by, webhook_id, limit=5) if d.id == delivery_id)
+    return {"delivery_id": delivery_id, "payload": json.loads(delivery.payload)}
+
+
+@manage_api.route(f"/webhooks/<{ID}:webhook_id>/deliveries")
+@requires(ADMIN)
+@manage_api.response(200, WebhookDeliveryOutput(many=True))
+def webhook_deliveries(webhook_id, by):
+    """The endpoint's latest deliveries, newest first: status, attempts, the last answer, the next try (admins)."""
+    return webhooks.list_deliveries(current_runtime(), by, webhook_id)
+
+
+@manage_api.route(f"/webhooks/<{ID}:webhook_id>/deliveries/<{ID}:delivery_id>/redeliver", methods=["POST"])
+@requires(ADMIN)
+@manage_api.response(202, WebhookDeliveryOutput)
+def redeliver_webhook(webhook_id, delivery_id, by):
+    """Send a delivery again, with the same event id and body (admins)."""
+    return webhooks.redeliver(current_runtime(), by, webhook_id, delivery_id)
 
 
 # --- requests from a person (DSGVO Art. 15 and 17) --------------------------------------------

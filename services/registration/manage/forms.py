@@ -18,7 +18,7 @@ from marshmallow import Schema, ValidationError
 from shared.i18n import N_
 from shared.problems import FIELD_MESSAGES, PROBLEMS, field_message, problem_text
 from shared.times import from_local, local
-from services.registration.manage.schemas import OrganiserInput, SeminarInput, SeminarMove
+from services.registration.manage.schemas import OrganiserInput, SeminarInput, SeminarMove, WebhookInput
 from services.registration.web.context import page_language, page_text
 
 ZONES = frozenset(available_timezones())
@@ -277,12 +277,20 @@ def organiser_input(form) -> dict:
     return load(OrganiserInput(), raw, problems)
 
 
+def webhook_input(form) -> dict:
+    """The webhook form as WebhookInput's data (the events are checkboxes)."""
+    return load(WebhookInput(), {"url": form.get("url", "").strip(), "description": form.get("description", "").strip(),
+                                 "events": form.getlist("events")})
+
+
 def form_errors(problem: Exception, fields: dict[str, str] = REFUSAL_FIELDS) -> dict:
     """A form's errors from invalid fields or from the domain's refusal (next to its field, else on top)."""
     if isinstance(problem, FormInvalid):
         return problem.errors
     if problem.status == 404:
         raise problem  # another organiser's series or seminar: like a page that does not exist
+    if isinstance(problem.errors, dict):
+        return problem.errors  # the refusal names its fields itself
     return {fields.get(problem.code, "_form"): [problem.code]}
 
 

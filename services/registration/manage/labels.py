@@ -6,7 +6,15 @@ German here, English in the catalog; ``label`` gives one in the reader's languag
 from __future__ import annotations
 
 from shared.i18n import N_, NC_, translate, translate_context
-from shared.models import NotificationKind, NotificationStatus, Role, SeminarFormat, SeminarStatus
+from shared.models import (
+    NotificationKind,
+    NotificationStatus,
+    Role,
+    SeminarFormat,
+    SeminarStatus,
+    WebhookDeliveryStatus,
+    WebhookEvent,
+)
 
 SEMINAR_STATUSES = {
     SeminarStatus.DRAFT: N_("Entwurf"),
@@ -57,6 +65,29 @@ AUDIT_ACTIONS = {
     "token.revoked": N_("API-Token widerrufen"),
     "person.reported": N_("Auskunft zu einer Person erteilt"),
     "person.erased": N_("Daten einer Person gelöscht"),
+    "webhook.created": N_("Webhook angelegt"),
+    "webhook.changed": N_("Webhook geändert"),
+    "webhook.deleted": N_("Webhook gelöscht"),
+    "webhook.secret_rotated": N_("Webhook-Schlüssel erneuert"),
+    "webhook.redelivered": N_("Webhook erneut gesendet"),
+}
+WEBHOOK_EVENTS = {
+    WebhookEvent.REGISTRATION_CREATED: N_("Neue Anmeldung"),
+    WebhookEvent.REGISTRATION_CONFIRMED: N_("Anmeldung bestätigt"),
+    WebhookEvent.REGISTRATION_WAITLISTED: N_("Auf die Warteliste gesetzt"),
+    WebhookEvent.REGISTRATION_PROMOTED: N_("Von der Warteliste nachgerückt"),
+    WebhookEvent.REGISTRATION_CANCELLED: N_("Anmeldung storniert"),
+    WebhookEvent.SEMINAR_PUBLISHED: N_("Seminar veröffentlicht"),
+    WebhookEvent.SEMINAR_CHANGED: N_("Seminar geändert"),
+    WebhookEvent.SEMINAR_CANCELLED: N_("Seminar abgesagt"),
+    WebhookEvent.TEST: N_("Testereignis"),
+}
+WEBHOOK_STATUSES = {
+    WebhookDeliveryStatus.QUEUED: N_("wartet auf Versand"),
+    WebhookDeliveryStatus.SENDING: N_("wird gesendet"),
+    WebhookDeliveryStatus.SENT: N_("zugestellt"),
+    WebhookDeliveryStatus.RETRY: N_("neuer Versuch folgt"),
+    WebhookDeliveryStatus.FAILED: N_("fehlgeschlagen"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Organiser web pages under /manage: log in, seminars, attendees, exports, series, tokens, settings, data protection.
+"""Organiser web pages under /manage: log in, seminars, attendees, exports, series, tokens, webhooks, settings, privacy.
 
 Routes are thin. A post checks the CSRF token first, then the session's role
 (``auth.page_principal``: another organiser's pages are 404, a role too low 403),
@@ -41,7 +41,7 @@ from services.registration.accounts.api_tokens import create_api_token, list_api
 from services.registration.accounts.audit import recent_events
 from services.registration.accounts.logins import authenticate
 from services.registration.accounts.members import organisers_of
-from services.registration.domain import waiting_list
+from services.registration.domain import waiting_list, webhooks
 from services.registration.domain.attendees import get_registration, list_registrations, notifications_of, resend_mail
 from services.registration.domain.data_requests import erase_person
 from services.registration.domain.organisers import ORGANISER_SETTINGS, get_organiser, update_organiser
@@ -79,6 +79,7 @@ from services.registration.manage.forms import (
     present_move_values,
     seminar_input,
     seminar_values,
+    webhook_input,
 )
 from services.registration.manage.labels import (
     AUDIT_ACTIONS,
@@ -87,6 +88,8 @@ from services.registration.manage.labels import (
     ROLES,
     SEMINAR_FORMATS,
     SEMINAR_STATUSES,
+    WEBHOOK_EVENTS,
+    WEBHOOK_STATUSES,
     label,
 )
 from services.registration.manage.login_limits import LoginLimits
@@ -144,6 +147,7 @@ def _helpers() -> dict:
         "long_date": lambda day: format_day(day, language),
         "SEMINAR_STATUSES": SEMINAR_STATUSES, "SEMINAR_FORMATS": SEMINAR_FORMATS, "MAIL_KINDS": MAIL_KINDS,
         "MAIL_STATUSES": MAIL_STATUSES, "ROLES": ROLES, "AUDIT_ACTIONS": AUDIT_ACTIONS,
+        "WEBHOOK_EVENTS": WEBHOOK_EVENTS, "WEBHOOK_STATUSES": WEBHOOK_STATUSES,
         "anonymise_after": anonymise_after,
         "embed_snippets": embed_snippets,
         "REGISTRATION_STATUSES": STATUS_LABELS,
@@ -500,6 +504,75 @@ def revoke_token(org: str, token_id: int):
     if not revoke_api_token(current_runtime(), by.organiser_id, token_id, by=by):
         raise _problem(NotFound(), "token_not_found")
     return _done(page_text("Das Token ist widerrufen."), "manage_pages.tokens", org=org)
+
+
+@manage_pages.get("/<org>/webhooks")
+def webhook_list(org: str):
+    """The organiser's webhook endpoints and a form for a new one (admins)."""
+    by = page_principal(org, ADMIN)
+    return _webhooks_page(org, by, {"events": []})
+
+
+@manage_pages.post("/<org>/webhooks")
+def create_webhook(org: str):
+    """Add an endpoint and show its signing secret this one time."""
+    check_csrf()
+    by = page_principal(org, ADMIN)
+    try:
+        endpoint, secret = webhooks.create_endpoint(current_runtime(), by, webhook_input(request.form))
+    except (FormInvalid, Refusal) as problem:
+        values = {**request.form, "events": request.form.getlist("events")}
+        return _webhooks_page(org, by, values, form_errors(problem), status=422)
+    return _render("manage/webhook_secret.html", org, by, 201, endpoint=endpoint, secret=secret)
+
+
+def _webhooks_page(org: str, by, values, errors=None, status: int = 200):
+    """The endpoint list with the form for a new one."""
+    return _render("manage/webhooks.html", org, by, status, rows=webhooks.list_endpoints(current_runtime(), by),
+                   values=values, errors=messages(errors or {}), events=webhooks.SUBSCRIBABLE,
+                   zone=current_runtime().settings.default_timezone)
+
+
+@manage_pages.get("/<org>/webhooks/<int:webhook_id>")
+def webhook(org: str, webhook_id: int):
+    """One endpoint: its events, the test button, the secret, and its latest deliveries (admins)."""
+    by = page_principal(org, ADMIN)
+    runtime = current_runtime()
+    return _render("manage/webhook.html", org, by, endpoint=webhooks.get_endpoint(runtime, by, webhook_id),
+                   deliveries=webhooks.list_deliveries(runtime, by, webhook_id), zone=runtime.settings.default_timezone)
+
+
+@manage_pages.post("/<org>/webhooks/<int:webhook_id>/<any(test, rotate, enable, disable, delete):change>")
+def webhook_action(org: str, webhook_id: int, change: str):
+    """Send a test event, give it a new secret, turn it off or on, or remove it."""
+    check_csrf()
+    by = page_principal(org, ADMIN)
+    runtime = current_runtime()
+    if change == "rotate":
+        secret = webhooks.rotate_secret(runtime, by, webhook_id)
+        return _render("manage/webhook_secret.html", org, by, 200,
+                       endpoint=webhooks.get_endpoint(runtime, by, webhook_id), secret=secret, rotated=True)
+    if change == "delete":
+        webhooks.delete_endpoint(runtime, by, webhook_id)
+        return _done(page_text("Der Webhook ist gelöscht."), "manage_pages.webhook_list", org=org)
+    if change == "test":
+        webhooks.send_test_event(runtime, by, webhook_id)
+        message = page_text("Das Testereignis ist unterwegs; sein Ergebnis steht gleich unten in der Liste.")
+    else:
+        webhooks.update_endpoint(runtime, by, webhook_id, {"enabled": change == "enable"})
+        message = page_text("Der Webhook ist eingeschaltet.") if change == "enable" else page_text(
+            "Der Webhook ist ausgeschaltet.")
+    return _done(message, "manage_pages.webhook", org=org, webhook_id=webhook_id)
+
+
+@manage_pages.post("/<org>/webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver")
+def redeliver_webhook(org: str, webhook_id: int, delivery_id: int):
+    """Send a delivery again, unchanged."""
+    check_csrf()
+    by = page_principal(org, ADMIN)
+    webhooks.redeliver(current_runtime(), by, webhook_id, delivery_id)
+    return _done(page_text("Die Zustellung wird wiederholt."), "manage_pages.webhook", org=org,
+                 webhook_id=webhook_id)
 
 
 @manage_pages.get("/<org>/audit")

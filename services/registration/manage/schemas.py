@@ -16,6 +16,8 @@ from shared.models import (
     Role,
     SeminarFormat,
     SeminarStatus,
+    WebhookDeliveryStatus,
+    WebhookEvent,
 )
 from services.registration.domain.refusals import DateOutOfRange
 from services.registration.domain.seminar_times import span_problem
@@ -323,3 +325,79 @@ class PersonReport(Schema):
 
 class ErasureOutput(Schema):
     registrations = fields.Integer(metadata={"description": "How many registrations were anonymised"})
+
+
+WEBHOOK_EVENTS = [event.value for event in WebhookEvent if event != WebhookEvent.TEST]
+
+
+class WebhookInput(Input):
+    """A partner system's endpoint: where events go and which."""
+
+    url = required_text(1000, also=[validate.URL(require_tld=False, schemes={"http", "https"}, error="invalid_url")],
+                        metadata={"description": "https, on a public address (private ones only with WEBHOOK_ALLOW_PRIVATE)"})
+    events = fields.List(fields.String(validate=validate.OneOf(WEBHOOK_EVENTS, error="invalid_choice")),
+                         required=True, validate=validate.Length(min=1, max=len(WEBHOOK_EVENTS), error="choose_one"),
+                         metadata={"description": "Event types to receive: " + ", ".join(WEBHOOK_EVENTS)})
+    description = text(300, load_default="")
+
+
+class WebhookPatch(WebhookInput):
+    """Fields of an endpoint to change (loaded with ``partial=True``); ``enabled: true`` turns it on again."""
+
+    enabled = flag()
+
+
+class WebhookOutput(Schema):
+    """An endpoint as its organiser sees it; the secret only when it is made (create, rotate)."""
+
+    id = fields.Integer()
+    url = fields.String()
+    description = fields.String()
+    events = fields.List(fields.String())
+    enabled = fields.Boolean(metadata={"description": "False once disabled (by hand, or after three days of failures)"})
+    disabled_at = fields.AwareDateTime(allow_none=True)
+    failing_since = fields.AwareDateTime(allow_none=True)
+    previous_secret_until = fields.AwareDateTime(allow_none=True,
+                                                 metadata={"description": "Until then the old secret signs too"})
+    created_at = fields.AwareDateTime()
+
+
+class WebhookCreated(WebhookOutput):
+    secret = fields.String(metadata={"description": "whsec_…: verify signatures with it; shown only now"})
+
+
+class WebhookSecret(Schema):
+    secret = fields.String(metadata={"description": "The new whsec_… secret; shown only now"})
+
+
+class WebhookDeliveryOutput(Schema):
+    """One event for the endpoint: what became of it."""
+
+    id = fields.Integer()
+    event_id = fields.String(metadata={"description": "The webhook-id header, the same on every attempt"})
+    event_type = fields.String()
+    status = fields.Enum(WebhookDeliveryStatus, by_value=True)
+    attempts = fields.Integer()
+    last_status_code = fields.Integer(allow_none=True)
+    last_response = fields.String(allow_none=True, metadata={"description": "The start of the answer, or the error"})
+    created_at = fields.AwareDateTime()
+    next_attempt_at = fields.AwareDateTime(allow_none=True)
+    sent_at = fields.AwareDateTime(allow_none=True)
+
+
+class WebhookPayload(Schema):
+    """The body of every webhook POST, signed as Standard Webhooks describes (webhook-id, -timestamp, -signature)."""
+
+    type = fields.String(metadata={"enum": WEBHOOK_EVENTS + [WebhookEvent.TEST.value]})
+    timestamp = fields.String(metadata={"format": "date-time", "description": "When the event happened (UTC)"})
+    version = fields.Integer(metadata={"description": "The payload's shape; 1"})
+    data = fields.Dict(metadata={"description": (
+        "registration.*: {registration: {id, seminar_id, status, name, email, language, answers, created_at, "
+        "confirmed_at, email_confirmed_at, cancelled_at}, seminar: {...}}; seminar.*: {seminar: {id, organiser_id, "
+        "title, status, format, location, timezone, starts_at, ends_at, capacity, seats_taken, sequence, series, url}"
+        "} (seminar.changed also names what changed); webhook.test: {endpoint: {id, url}}")})
+
+
+class WebhookTestOutput(Schema):
+    delivery_id = fields.Integer()
+    payload = fields.Nested(WebhookPayload)

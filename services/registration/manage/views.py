@@ -12,7 +12,7 @@ from flask import Response
 from markupsafe import escape
 
 from shared.links import organiser_feed_url, seminar_feed_url, seminar_page_url, series_feed_url
-from shared.models import Organiser, Registration, Seminar, Series
+from shared.models import Organiser, Registration, Seminar, Series, WebhookEndpoint
 from services.registration.accounts.principals import Principal
 from services.registration.domain.attendees import log_export, notifications_of
 from services.registration.domain.data_requests import person_report
@@ -63,6 +63,16 @@ def registration_view(registration: Registration) -> dict:
     """A registration with its mails, oldest first."""
     view = {name: getattr(registration, name) for name in _REGISTRATION_FIELDS}
     view["notifications"] = notifications_of(registration)
+    return view
+
+
+def webhook_view(endpoint: WebhookEndpoint, secret: str | None = None) -> dict:
+    """An endpoint with whether it is on; with its secret only when it was just made."""
+    view = {name: getattr(endpoint, name) for name in ("id", "url", "description", "events", "disabled_at",
+                                                       "failing_since", "previous_secret_until", "created_at")}
+    view["enabled"] = endpoint.disabled_at is None
+    if secret is not None:
+        view["secret"] = secret
     return view
 
 
