@@ -53,3 +53,8 @@ def google_subscribe_url(feed_url: str) -> str:
 def outlook_subscribe_url(feed_url: str, name: str) -> str:
     """Opens Outlook on the web's "subscribe from web" for the feed."""
     return "https://outlook.live.com/calendar/0/addfromweb?" + urlencode({"url": feed_url, "name": name})
+
+
+def webhook_page_url(settings: Settings, organiser_slug: str, endpoint_id: int) -> str:
+    """The organiser page of one webhook, for the admins' mails."""
+    return f"{settings.registration_base_url}/manage/{organiser_slug}/webhooks/{endpoint_id}"

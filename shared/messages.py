@@ -11,6 +11,7 @@ log = logging.getLogger(__name__)
 
 MAIL_QUEUE = "mail"
 SEND_NOTIFICATION = "send_notification"
+SEND_STAFF_MAIL = "send_staff_mail"
 # Webhooks have a queue and a worker of their own: a slow receiver never holds up a mail.
 WEBHOOK_QUEUE = "webhooks"
 DELIVER_WEBHOOK = "deliver_webhook"

@@ -439,6 +439,39 @@ class AuditEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class StaffMailKind(str, enum.Enum):
+    """What an organiser's admins are told about by mail."""
+
+    WEBHOOK_DISABLED = "webhook_disabled"
+
+
+class StaffMail(Base):
+    """One mail to one of an organiser's admins (not to a participant), written in the transaction of its cause."""
+
+    __tablename__ = "staff_mails"
+    __table_args__ = (
+        # Once per cause and person: the subject (e.g. the webhook) and a key of the occasion.
+        UniqueConstraint("organiser_id", "kind", "subject_id", "dedupe_key", "recipient", name="uq_staff_mails_once"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[StaffMailKind] = mapped_column(_enum(StaffMailKind, "staff_mail_kind"))
+    # The row the mail is about (for webhook_disabled: the webhook endpoint).
+    subject_id: Mapped[int] = mapped_column(Integer)
+    dedupe_key: Mapped[str] = mapped_column(String(64), default="")
+    # The admin's address when the mail was written (the organiser's contact address if it had none).
+    recipient: Mapped[str] = mapped_column(String(254))
+    status: Mapped[NotificationStatus] = mapped_column(
+        _enum(NotificationStatus, "staff_mail_status"), default=NotificationStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[Optional[str]] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enqueued_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
 class WebhookEvent(str, enum.Enum):
     """What a partner system may hear about (the ``type`` of a webhook's payload)."""
 

@@ -1,8 +1,8 @@
-"""Outgoing rows (mails, webhook deliveries): written inside the business transaction, queued by one hook after the commit.
+"""Outgoing rows (mails, mails to admins, webhook deliveries): written inside the business transaction, queued after it.
 
-``add_notification`` writes a mail's row and notes its id for after the commit
-(webhook deliveries are written by ``emit`` of the registration domain's
-``webhooks``); ``watch_outbox`` (set up by every process's runtime) queues what
+``add_notification`` writes a participant mail's row and notes its id for after the
+commit, ``add_staff_mails`` those to an organiser's admins (webhook deliveries are
+written by ``emit`` of the registration domain's ``webhooks``); ``watch_outbox`` (set up by every process's runtime) queues what
 each committed write noted. No call site queues anything by hand, so none can
 forget to, and a rolled-back change queues nothing.
 """
@@ -18,8 +18,19 @@ from sqlalchemy import CTE, Connection, Engine, Insert, Table, bindparam, insert
 from sqlalchemy.orm import Session
 
 from shared.db import after_commit, on_commit, statement_writes
-from shared.messages import DELIVER_WEBHOOK, MAIL_QUEUE, SEND_NOTIFICATION, WEBHOOK_QUEUE, enqueue
-from shared.models import Notification, NotificationKind, NotificationStatus, WebhookDelivery
+from shared.messages import DELIVER_WEBHOOK, MAIL_QUEUE, SEND_NOTIFICATION, SEND_STAFF_MAIL, WEBHOOK_QUEUE, enqueue
+from shared.models import (
+    Account,
+    Membership,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    Organiser,
+    Role,
+    StaffMail,
+    StaffMailKind,
+    WebhookDelivery,
+)
 from shared.times import utcnow
 
 # Why a mail was dropped unsent because its registration was anonymised (shown to organisers).
@@ -39,6 +50,7 @@ class Outgoing:
 
 MAILS = Outgoing("queue mail", SEND_NOTIFICATION, MAIL_QUEUE, Notification.__table__, "notification_id")
 WEBHOOKS = Outgoing("queue webhook", DELIVER_WEBHOOK, WEBHOOK_QUEUE, WebhookDelivery.__table__, "delivery_id")
+STAFF_MAILS = Outgoing("queue staff mail", SEND_STAFF_MAIL, MAIL_QUEUE, StaffMail.__table__, "staff_mail_id")
 
 _NOTIFICATIONS = Notification.__table__
 _INSERT = insert(_NOTIFICATIONS).returning(_NOTIFICATIONS.c.id)
@@ -74,6 +86,36 @@ def add_notification(
     return notification_id
 
 
+_STAFF_MAILS = StaffMail.__table__
+
+
+def add_staff_mails(writer: Session | Connection, organiser_id: int, kind: StaffMailKind, subject_id: int,
+                    dedupe_key: str = "") -> list[int]:
+    """Record a mail about ``subject_id`` to each admin of the organiser (its contact address if it has none).
+
+    One row per person, each sent and retried on its own; they are queued once the
+    writer's transaction commits. Returns their ids.
+    """
+    admins = writer.execute(
+        select(Account.email).join(Membership, Membership.account_id == Account.id)
+        .where(Membership.organiser_id == organiser_id, Membership.role == Role.ADMIN, Account.disabled_at.is_(None))
+        .order_by(Account.id)
+    ).scalars().all()
+    recipients = admins or [writer.execute(select(Organiser.contact_email).where(Organiser.id == organiser_id))
+                            .scalar_one()]
+    now = utcnow()
+    ids = []
+    for recipient in recipients:
+        staff_mail_id = writer.execute(insert(_STAFF_MAILS).returning(_STAFF_MAILS.c.id), {
+            "organiser_id": organiser_id, "kind": kind, "subject_id": subject_id, "dedupe_key": dedupe_key,
+            "recipient": recipient, "status": NotificationStatus.QUEUED, "attempts": 0, "created_at": now,
+            "enqueued_at": now,
+        }).scalar_one()
+        queue_after_commit(writer, staff_mail_id, STAFF_MAILS)
+        ids.append(staff_mail_id)
+    return ids
+
+
 def queue_after_commit(writer: Session | Connection, row_id: int, kind: Outgoing = MAILS) -> None:
     """Queue a row written in the writer's transaction (a mail unless ``kind`` says otherwise) once it has committed."""
     after_commit(writer, kind.topic, row_id)
@@ -100,8 +142,8 @@ def mail_params(kind: NotificationKind, dedupe_key: str = "") -> dict:
 
 
 def watch_outbox(engine: Engine, broker: Broker) -> None:
-    """Queue the mails and webhook deliveries of every committed write on ``engine``."""
-    for kind in (MAILS, WEBHOOKS):
+    """Queue the mails, mails to admins and webhook deliveries of every committed write on ``engine``."""
+    for kind in (MAILS, STAFF_MAILS, WEBHOOKS):
         on_commit(engine, kind.topic, lambda row_ids, kind=kind: dispatch(engine, broker, row_ids, kind))
 
 

@@ -13,12 +13,33 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from shared.db import read_session, write_transaction
-from shared.models import Registration, Role, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
+from shared.models import (
+    NotificationStatus,
+    Organiser,
+    Registration,
+    Role,
+    StaffMail,
+    StaffMailKind,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+)
 from shared.runtime import make_runtime
 from shared.times import utcnow
+from services.notifications.delivery import Outcome as MailOutcome
+from services.notifications.staff_mails import deliver_staff_mail
 from services.registration.domain import webhooks
+from services.scheduler.sweep import sweep_notifications
 from services.scheduler.webhooks import forget_old_deliveries, sweep_webhooks
-from services.webhooks.delivery import BACKOFF, DISABLE_AFTER, MAX_ATTEMPTS, SLOTS_PER_ENDPOINT, Outcome, deliver
+from services.webhooks.delivery import (
+    BACKOFF,
+    DISABLE_AFTER,
+    MAX_ATTEMPTS,
+    SLOTS_PER_ENDPOINT,
+    Outcome,
+    deliver,
+    disable_failing,
+)
 
 from tests.conftest import service_env
 from tests.factories import add_api_token, add_member, berlin, make_organiser, person, principal
@@ -465,3 +486,81 @@ def test_an_admin_sets_up_a_webhook_in_the_browser(runtime, live_app, browser, r
     assert verified(secret, receiver.received[0])["type"] == "webhook.test"
     problems = [problem for problem in problems if problem]
     assert not problems, "\n".join(problems)
+
+
+def test_the_admins_get_one_mail_when_a_webhook_is_turned_off(settings, runtime, organiser, smtp_server):
+    organiser_id, _ = organiser
+    add_member(runtime, organiser_id, Role.ADMIN, "vorstand@musikverband.example")
+    add_member(runtime, organiser_id, Role.ADMIN, "kasse@musikverband.example")
+    add_member(runtime, organiser_id, Role.VIEWER, "lesen@musikverband.example")
+    receiver = WebhookReceiver(answers=[503, 503]).start()
+    try:
+        endpoint, _ = webhooks.create_endpoint(runtime, principal(organiser_id), {
+            "url": receiver.url, "events": ALL_EVENTS, "description": "Mitgliederverwaltung"})
+        delivery_id = webhooks.send_test_event(runtime, principal(organiser_id), endpoint.id)
+        start = utcnow() - DISABLE_AFTER - timedelta(minutes=5)
+        assert deliver(runtime, delivery_id, start) == Outcome.RETRY
+        assert deliver(runtime, delivery_id, start + DISABLE_AFTER) == Outcome.RETRY
+    finally:
+        receiver.stop()
+    with read_session(runtime.sessions) as session:
+        mails = session.scalars(select(StaffMail).order_by(StaffMail.id)).all()
+    # One each for the admins, none for the viewer.
+    assert [(m.kind, m.subject_id, m.organiser_id, m.recipient) for m in mails] == [
+        (StaffMailKind.WEBHOOK_DISABLED, endpoint.id, organiser_id, "vorstand@musikverband.example"),
+        (StaffMailKind.WEBHOOK_DISABLED, endpoint.id, organiser_id, "kasse@musikverband.example")]
+
+    sending = make_runtime(dataclasses.replace(settings, mail_url=smtp_server.url))
+    try:
+        assert [deliver_staff_mail(sending, m.id) for m in mails] == [MailOutcome.SENT] * 2
+        assert deliver_staff_mail(sending, mails[0].id) == MailOutcome.SKIPPED  # a repeated message sends nothing
+    finally:
+        sending.close()
+    received = smtp_server.sink.wait_for(2)
+    assert sorted(m["X-Envelope-To"] for m in received) == ["kasse@musikverband.example",
+                                                            "vorstand@musikverband.example"]
+    sent = received[0]
+    text = sent.get_body(("plain",)).get_content()
+    assert receiver.url in sent["Subject"] and "ausgeschaltet" in sent["Subject"]
+    assert "Mitgliederverwaltung" in text and "ist deshalb ausgeschaltet" in text and "has therefore been turned off" in text
+    with read_session(runtime.sessions) as session:
+        slug = session.get(Organiser, organiser_id).slug
+    assert f"{settings.registration_base_url}/manage/{slug}/webhooks/{endpoint.id}" in text
+
+
+def test_a_mail_about_a_webhook_turned_on_again_meanwhile_is_not_sent(settings, runtime, organiser, smtp_server):
+    organiser_id, _ = organiser
+    endpoint, _ = webhooks.create_endpoint(runtime, principal(organiser_id), {"url": "http://127.0.0.1:9/x",
+                                                                               "events": ALL_EVENTS})
+    with write_transaction(runtime.sessions) as session:
+        session.execute(update(WebhookEndpoint).values(failing_since=utcnow() - DISABLE_AFTER))
+    assert disable_failing(runtime, utcnow()) == [endpoint.id]
+    assert disable_failing(runtime, utcnow()) == []  # once
+    webhooks.update_endpoint(runtime, principal(organiser_id), endpoint.id, {"enabled": True})
+    with read_session(runtime.sessions) as session:
+        (mail_id,) = session.scalars(select(StaffMail.id)).all()  # no admins: to the organiser's contact address
+    sending = make_runtime(dataclasses.replace(settings, mail_url=smtp_server.url))
+    try:
+        assert deliver_staff_mail(sending, mail_id) == MailOutcome.SKIPPED
+    finally:
+        sending.close()
+    with read_session(runtime.sessions) as session:
+        assert session.get(StaffMail, mail_id).last_error == "webhook turned on again"
+    assert smtp_server.sink.received == []
+
+
+def test_the_sweep_hands_back_an_admin_mail_whose_worker_died(settings, runtime, organiser):
+    organiser_id, _ = organiser
+    endpoint, _ = webhooks.create_endpoint(runtime, principal(organiser_id), {"url": "http://127.0.0.1:9/x",
+                                                                               "events": ALL_EVENTS})
+    with write_transaction(runtime.sessions) as session:
+        session.execute(update(WebhookEndpoint).values(failing_since=utcnow() - DISABLE_AFTER))
+    disable_failing(runtime, utcnow())
+    stale = utcnow() - timedelta(seconds=settings.sweep_after_seconds + 5)
+    with write_transaction(runtime.sessions) as session:
+        session.execute(update(StaffMail).values(status=NotificationStatus.SENDING, claimed_at=stale, enqueued_at=stale))
+    assert sweep_notifications(runtime, utcnow()) == 1
+    with read_session(runtime.sessions) as session:
+        (mail,) = session.scalars(select(StaffMail)).all()
+    assert mail.status == NotificationStatus.RETRY and mail.enqueued_at > stale
+    assert sweep_notifications(runtime, utcnow()) == 0  # freshly handed back: left alone

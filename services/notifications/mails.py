@@ -23,7 +23,7 @@ from services.notifications.invitations import FILENAME, Invitation, invitation_
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "email"
 
-_templates = Environment(
+MAIL_TEMPLATES = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
     trim_blocks=True,
@@ -89,9 +89,9 @@ def build_mail(notification: Notification, settings: Settings) -> Message:
     invitation = invitation_for(notification, settings, context["join_url"])
     context["has_calendar_file"] = invitation is not None
     folder = notification.kind.value
-    subject = _templates.get_template(f"{folder}/subject.txt").render(context)
-    text = _templates.get_template(f"{folder}/body.txt").render(context)
-    html = _templates.get_template(f"{folder}/body.html").render(context)
+    subject = MAIL_TEMPLATES.get_template(f"{folder}/subject.txt").render(context)
+    text = MAIL_TEMPLATES.get_template(f"{folder}/body.txt").render(context)
+    html = MAIL_TEMPLATES.get_template(f"{folder}/body.html").render(context)
 
     # The classic email.mime classes: building with EmailMessage's header registry
     # costs several milliseconds a mail, more than sending it.

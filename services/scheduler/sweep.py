@@ -1,4 +1,4 @@
-"""Hand notifications to the queue again when their message may have been lost.
+"""Hand mails (to participants and to admins) to the queue again when their message may have been lost.
 
 Three cases: Redis was down when the row was written (never enqueued); a worker
 died while sending (stuck in "sending"); a message vanished from the queue
@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 
 from shared.db import write_transaction
-from shared.models import Notification, NotificationStatus
-from shared.outbox import dispatch
+from shared.models import NotificationStatus
+from shared.outbox import MAILS, STAFF_MAILS, Outgoing, dispatch
 from shared.runtime import Runtime
 
 # Longer than the actor's largest retry backoff, so live retries are left alone.
@@ -23,38 +23,40 @@ BATCH = 500
 
 
 def sweep_notifications(runtime: Runtime, now: datetime) -> int:
-    """Re-enqueue notifications whose message may be lost; returns how many were queued."""
+    """Re-enqueue mails whose message may be lost; returns how many were queued."""
+    return sum(_sweep(runtime, now, kind) for kind in (MAILS, STAFF_MAILS))
+
+
+def _sweep(runtime: Runtime, now: datetime, kind: Outgoing) -> int:
+    """The sweep of one table of mails (both have status, created_at, enqueued_at and claimed_at)."""
     stale = now - timedelta(seconds=runtime.settings.sweep_after_seconds)
     lost = now - LOST_MESSAGE_AFTER
-    waiting = Notification.status.in_((NotificationStatus.QUEUED, NotificationStatus.RETRY))
+    mail = kind.table.c
+    waiting = mail.status.in_((NotificationStatus.QUEUED, NotificationStatus.RETRY))
     with write_transaction(runtime.sessions) as session:
         due = session.scalars(
-            select(Notification.id)
+            select(mail.id)
             .where(
                 or_(
                     # The worker died while sending.
-                    and_(Notification.status == NotificationStatus.SENDING, Notification.claimed_at < stale),
+                    and_(mail.status == NotificationStatus.SENDING, mail.claimed_at < stale),
                     # Redis was down when the row was written.
-                    and_(waiting, Notification.enqueued_at.is_(None), Notification.created_at < stale),
+                    and_(waiting, mail.enqueued_at.is_(None), mail.created_at < stale),
                     # The message vanished from the queue (e.g. Redis lost its data).
-                    and_(
-                        waiting,
-                        Notification.enqueued_at < lost,
-                        or_(Notification.claimed_at.is_(None), Notification.claimed_at < lost),
-                    ),
+                    and_(waiting, mail.enqueued_at < lost, or_(mail.claimed_at.is_(None), mail.claimed_at < lost)),
                 )
             )
-            .order_by(Notification.id)
+            .order_by(mail.id)
             .limit(BATCH)
         ).all()
         if not due:
             return 0
         session.execute(
-            update(Notification)
-            .where(Notification.id.in_(due), Notification.status == NotificationStatus.SENDING)
+            update(kind.table)
+            .where(mail.id.in_(due), mail.status == NotificationStatus.SENDING)
             .values(status=NotificationStatus.RETRY)
         )
         # Stamp them now; dispatch clears the stamp again for what does not reach the queue.
-        session.execute(update(Notification).where(Notification.id.in_(due)).values(enqueued_at=now))
+        session.execute(update(kind.table).where(mail.id.in_(due)).values(enqueued_at=now))
     # Queued here, not by the after-commit hook: what the sweep counts is what reached the queue.
-    return dispatch(runtime.engine, runtime.broker, due)
+    return dispatch(runtime.engine, runtime.broker, due, kind)

@@ -20,8 +20,9 @@ from standardwebhooks import Webhook
 from shared.db import statement_writes
 from shared.messages import DELIVER_WEBHOOK, WEBHOOK_QUEUE, enqueue
 from shared.metrics import WEBHOOKS
-from shared.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
+from shared.models import StaffMailKind, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 from shared.outbound import UnsafeUrl
+from shared.outbox import add_staff_mails
 from shared.runtime import Runtime
 from shared.times import utcnow
 from services.webhooks import WORKER_THREADS
@@ -247,17 +248,19 @@ def _note_failing(runtime: Runtime, claimed: Claimed, now: datetime) -> None:
 
 
 def disable_failing(runtime: Runtime, now: datetime, endpoint_id: int | None = None) -> list[int]:
-    """Disable endpoints failing for ``DISABLE_AFTER`` and give up their waiting deliveries; returns their ids.
+    """Disable endpoints failing for ``DISABLE_AFTER``, give up their waiting deliveries and tell the admins.
 
-    One conditional UPDATE per endpoint, so of two workers only one disables it.
+    Returns the ids disabled. One conditional UPDATE per endpoint, so of two workers
+    only one disables it, and the admins' mail is written in the same transaction.
     """
     since = now - DISABLE_AFTER
-    query = select(_ENDPOINTS.c.id).where(_ENDPOINTS.c.disabled_at.is_(None), _ENDPOINTS.c.failing_since <= since)
+    query = select(_ENDPOINTS.c.id, _ENDPOINTS.c.organiser_id).where(
+        _ENDPOINTS.c.disabled_at.is_(None), _ENDPOINTS.c.failing_since <= since)
     if endpoint_id is not None:
         query = query.where(_ENDPOINTS.c.id == endpoint_id)
     disabled = []
     with statement_writes(runtime.engine, locks_rows=True) as connection:
-        for (candidate,) in connection.execute(query).all():
+        for candidate, organiser_id in connection.execute(query).all():
             done = connection.execute(
                 update(_ENDPOINTS).where(_ENDPOINTS.c.id == candidate, _ENDPOINTS.c.disabled_at.is_(None))
                 .values(disabled_at=now)).rowcount
@@ -266,6 +269,8 @@ def disable_failing(runtime: Runtime, now: datetime, endpoint_id: int | None = N
                     update(_DELIVERIES).where(_DELIVERIES.c.endpoint_id == candidate,
                                               _DELIVERIES.c.status.in_(_WAITING))
                     .values(status=WebhookDeliveryStatus.FAILED, last_response="endpoint disabled", next_attempt_at=None))
+                add_staff_mails(connection, organiser_id, StaffMailKind.WEBHOOK_DISABLED, candidate,
+                               dedupe_key=f"{now:%Y%m%dT%H%M%S.%f}")
                 disabled.append(candidate)
     for candidate in disabled:
         log.warning("webhook endpoint %s disabled after %s of failures", candidate, DISABLE_AFTER)
