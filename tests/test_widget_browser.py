@@ -110,6 +110,8 @@ def test_partner_registers_through_seminar_and_series_widgets_despite_hostile_cs
         assert name.is_visible() and seminar_widget.bounding_box()["x"] >= 0
         assert style_of(name, "color") == TEXT_COLOUR and style_of(name, "fontSize") == "16px"
         assert style_of(seminar_widget, "opacity") == "1"
+        # A widget of one seminar has no way back to a list, and says nothing in its place.
+        assert shown(seminar_widget).startswith("Anmeldung: Bürgerhaushalt einfach erklärt"), shown(seminar_widget)[:80]
         submit = seminar_widget.get_by_role("button", name="Verbindlich anmelden")
         # ... except the two custom properties the partner may set.
         assert style_of(submit, "backgroundColor") == ACCENT and "Georgia" in style_of(submit, "fontFamily")
@@ -128,6 +130,8 @@ def test_partner_registers_through_seminar_and_series_widgets_despite_hostile_cs
         seminar_widget.get_by_text("Bitte bestätigen Sie Ihre E-Mail-Adresse").wait_for()
 
         series_widget.get_by_role("button", name="Register: Fördermittel für Vereine").click()
+        series_widget.get_by_label("Name", exact=True).wait_for()
+        assert shown(series_widget).startswith("Back to all dates\nRegistration: Fördermittel für Vereine"), shown(series_widget)[:80]
         series_widget.get_by_label("Name", exact=True).fill("John Smith")
         series_widget.get_by_label("Email address").fill("john@example.org")
         series_widget.get_by_label("I agree").check()

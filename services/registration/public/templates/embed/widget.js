@@ -152,7 +152,7 @@
 
   /** Replace what the widget shows. */
   function show(widget, ...nodes) {
-    widget.box.replaceChildren(...nodes);
+    widget.box.replaceChildren(...nodes.filter((node) => node != null));
   }
 
   /** Call the public API; resolves to {status, body}, rejects when the network (or CORS) fails. */
