@@ -409,6 +409,25 @@ def test_seminar_created_through_the_form_appears_in_the_list(client, runtime, w
     assert "Ehrenamt und Datenschutz" in listing and "Entwurf" in listing and "Dienstag, 1. Juli 2036" in listing
 
 
+def test_paragraphs_typed_in_a_browser_textarea_stay_paragraphs(client, runtime, world):
+    log_in(client, world.editor)
+    # What browsers send from a textarea: CRLF line ends.
+    text = "Erster Absatz.\r\n\r\nZweiter Absatz,\r\nnoch derselbe."
+    response = post(client, "/manage/stiftung/seminars/new", **{**SEMINAR_FORM, "description": text})
+    seminar_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    with write_transaction(runtime.sessions) as session:
+        seminar = session.get(Seminar, seminar_id)
+        assert seminar.description == "Erster Absatz.\n\nZweiter Absatz,\nnoch derselbe."
+        seminar.status = SeminarStatus.PUBLISHED
+    page = client.get(f"/events/{seminar_id}").get_data(as_text=True)
+    assert "<p>Erster Absatz.</p><p>Zweiter Absatz,\nnoch derselbe.</p>" in page
+    # Text stored before line ends were normalised (or written straight into the database) too.
+    with write_transaction(runtime.sessions) as session:
+        session.get(Seminar, seminar_id).description = "Eins.\r\n \r\nZwei.\r\rDrei."
+    page = client.get(f"/events/{seminar_id}").get_data(as_text=True)
+    assert "<p>Eins.</p><p>Zwei.</p><p>Drei.</p>" in page
+
+
 def test_seminar_form_shows_each_error_next_to_its_field(client, runtime, world):
     log_in(client, world.editor)
     before = snapshot(runtime)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, abort, redirect, render_template, url_for
 
 from shared.db import read_session
@@ -21,6 +23,15 @@ from services.registration.public.registration_form import render_registered, re
 from services.registration.web.context import current_runtime, page_language
 
 pages = Blueprint("pages", __name__, template_folder="templates")
+
+_BLANK_LINE = re.compile(r"\n\s*\n")
+
+
+@pages.app_template_filter("paragraphs")
+def paragraphs(text: str) -> list[str]:
+    """The paragraphs of an organiser's text: split at blank lines, whatever the line ends."""
+    normal = text.replace("\r\n", "\n").replace("\r", "\n")
+    return [paragraph.strip() for paragraph in _BLANK_LINE.split(normal) if paragraph.strip()]
 
 
 @pages.get("/")

@@ -51,11 +51,17 @@ def flag(**kwargs) -> fields.Boolean:
     return fields.Boolean(truthy={True}, falsy={False}, error_messages=CODES, **kwargs)
 
 
+class Text(fields.String):
+    """A string whose line ends are stored as ``\\n`` (browsers send a textarea's as ``\\r\\n``)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        loaded = super()._deserialize(value, attr, data, **kwargs)
+        return loaded.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def text(max_length: int, **kwargs) -> fields.String:
     """An optional text field of at most ``max_length`` characters."""
-    return fields.String(
-        validate=validate.Length(max=max_length, error="too_long"), error_messages=CODES, **kwargs
-    )
+    return Text(validate=validate.Length(max=max_length, error="too_long"), error_messages=CODES, **kwargs)
 
 
 def required_text(max_length: int, *, also=(), **kwargs) -> fields.String:
