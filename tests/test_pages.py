@@ -11,7 +11,7 @@ from sqlalchemy import select
 from services.registration import create_app
 from shared.db import read_session, write_transaction
 from shared.links import participant_page_url
-from shared.models import Notification, NotificationKind, Registration, RegistrationStatus
+from shared.models import Notification, NotificationKind, Registration, RegistrationStatus, SeminarStatus
 from tests.factories import make_seminar
 from tests.translations import german_left_in, german_words_in
 
@@ -44,6 +44,22 @@ def test_start_page_lists_upcoming_seminars(client, runtime):
     page = client.get("/").get_data(as_text=True)
     assert f'href="/events/{event_id}?lang=de"' in page and "Junge Wilde" in page
     assert '<html lang="de">' in page
+
+
+def test_a_cancelled_seminar_is_marked_on_the_start_page_and_its_own(client, runtime):
+    on_id = seminar_id(runtime, title="Junge Wilde")
+    off_id = seminar_id(runtime, title="Fördermittel für Vereine", status=SeminarStatus.CANCELLED)
+    page = client.get("/").get_data(as_text=True)
+    on = page[page.index(f'id="seminar-{on_id}"'):]
+    on = on[:on.index("</h2>")]
+    off = page[page.index(f'id="seminar-{off_id}"'):]
+    off = off[:off.index("</h2>")]
+    assert "Abgesagt" in off and "Fördermittel für Vereine" in off
+    assert "Abgesagt" not in on
+    english = client.get("/?lang=en").get_data(as_text=True)
+    assert '<span class="tag">Cancelled</span>' in english
+    detail = client.get(f"/events/{off_id}").get_data(as_text=True)
+    assert '<h1><span class="tag">Abgesagt</span> Fördermittel für Vereine</h1>' in detail
 
 
 def test_form_post_registers_and_says_what_happens_next(client, runtime):
