@@ -268,3 +268,15 @@ def test_axe_check_reports_a_missing_label_and_faint_text(page):
                      '<input type="text"></main></body></html>')
     found = {violation["id"] for violation in axe_violations(page)}
     assert found == {"color-contrast", "label"}
+
+
+def test_reloading_after_a_new_feed_address_makes_no_further_address(runtime, live_app, live_settings, page):
+    own_page = participant_url(runtime, live_settings, demo_seminar(runtime), "de")
+    page.goto(f"{own_page}?lang=de")
+    first = page.locator("#feed-url").input_value()
+    page.get_by_role("button", name=re.compile("Neue Adresse erzeugen")).click()
+    page.wait_for_url(re.compile("#abo$"))
+    renewed = page.locator("#feed-url").input_value()
+    assert renewed != first
+    page.reload()  # after a POST answered with a redirect, the reload is a plain GET
+    assert page.locator("#feed-url").input_value() == renewed
