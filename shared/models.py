@@ -323,6 +323,9 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[Optional[str]] = mapped_column(String(1000))
     message_id: Mapped[Optional[str]] = mapped_column(String(300))
+    # What the mail tells that the rows no longer show when it is sent: who cancelled,
+    # whether the seat went on, the organiser's message (see ``shared.outbox.add_notification``).
+    details: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set once the id is in the queue; the scheduler's sweep looks for rows without it.
     enqueued_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)

@@ -73,14 +73,17 @@ def _new_row(kind: NotificationKind, dedupe_key: str) -> dict:
 
 
 def add_notification(
-    writer: Session | Connection, registration_id: int, kind: NotificationKind, dedupe_key: str = ""
+    writer: Session | Connection, registration_id: int, kind: NotificationKind, dedupe_key: str = "",
+    details: dict | None = None,
 ) -> int:
     """Record one mail to send and return its id; it is queued once the writer's transaction commits.
 
+    ``details`` holds what the mail must tell that the rows will not show when it is
+    sent (who cancelled, what happened to the seat, a message from the organiser).
     A plain INSERT (no unit of work): this runs once per registration, on the hot path.
     """
     notification_id = writer.execute(
-        _INSERT, {"registration_id": registration_id, **_new_row(kind, dedupe_key)}
+        _INSERT, {"registration_id": registration_id, **_new_row(kind, dedupe_key), "details": details}
     ).scalar_one()
     queue_after_commit(writer, notification_id)
     return notification_id

@@ -155,3 +155,8 @@ def tab_to(page: Page, target: Locator, limit: int = 40) -> None:
         if is_focused(target):
             return
     raise AssertionError(f"{target} not reached with {limit} presses of Tab")
+
+
+def horizontal_overflow(page: Page) -> int:
+    """Pixels the page is wider than the viewport (a 320 px screen must not scroll sideways)."""
+    return page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")

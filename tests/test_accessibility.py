@@ -12,7 +12,7 @@ from shared.db import read_session, write_transaction
 from shared.demo import common_questions
 from shared.links import participant_page_url
 from shared.models import Question, QuestionKind, Registration, SeminarFormat
-from tests.browser import axe_violations, describe_violations, tab_to
+from tests.browser import axe_violations, describe_violations, horizontal_overflow, tab_to
 from tests.factories import make_organiser, make_seminar, make_series
 
 LABELS = {
@@ -71,11 +71,6 @@ def stored_registrations(runtime) -> list[Registration]:
     """Every registration row in the database."""
     with read_session(runtime.sessions) as session:
         return session.scalars(select(Registration)).all()
-
-
-def horizontal_overflow(page) -> int:
-    """Pixels the page is wider than the viewport (a 320 px screen must not scroll sideways)."""
-    return page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
 
 
 @pytest.mark.parametrize("page", ["desktop", "mobile"], indirect=True)

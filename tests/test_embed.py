@@ -5,12 +5,14 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
 from services.registration import create_app
+from services.registration.manage.views import embed_snippets
 from shared.db import read_session, write_transaction
 from shared.models import Registration, RegistrationStatus, Role
 from tests.factories import PASSWORD, add_member, make_organiser, make_seminar, make_series
@@ -257,3 +259,16 @@ def test_organiser_pages_offer_the_widget_and_iframe_snippets(client, runtime, s
     assert PARTNER in seminar_page  # the allowed websites are named next to the code
     series_page = html.unescape(client.get(f"/manage/{world.organiser}/series").get_data(as_text=True))
     assert f'<seminar-registration series="{world.series}">' in series_page
+
+
+def test_the_readme_shows_the_iframe_snippet_the_organiser_pages_hand_out(settings):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    documented = readme.split("**iframe**", 1)[1].split("```html\n", 1)[1].split("\n```", 1)[0]
+    app = create_app(replace(settings, registration_base_url="https://anmeldung.example.org"))
+    try:
+        with app.app_context():
+            handed_out = embed_snippets("Bürgerhaushalt einfach erklärt", event_id=12)["iframe"]
+    finally:
+        app.extensions["runtime"].close()
+    assert documented == handed_out
+    assert 'addEventListener("message"' in documented  # the frame grows with its content

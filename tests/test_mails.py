@@ -18,7 +18,7 @@ from sqlalchemy import select
 from services.notifications.delivery import Outcome, deliver
 from shared.outbox import reminder_key
 from services.registration.domain.seminar_changes import cancel_seminar, move_seminar
-from services.registration.domain.registrations import register
+from services.registration.domain.registrations import cancel_registration, register
 from shared.db import read_session, write_transaction
 from shared.ical import seminar_uid
 from shared.models import (
@@ -277,6 +277,79 @@ def test_mails_written_before_a_cancellation_are_not_sent_after_it(smtp_runtime,
 
 def select_ids(kind):
     return select(Notification.id).where(Notification.kind == kind).order_by(Notification.id)
+
+
+def receipt_of(runtime, smtp_server, registration_id):
+    """Send the cancellation receipt of a registration and return the mail."""
+    with read_session(runtime.sessions) as session:
+        [receipt_id] = session.scalars(select_ids(NotificationKind.CANCELLATION_RECEIPT)
+                                       .where(Notification.registration_id == registration_id)).all()
+    return send(runtime, smtp_server, receipt_id)
+
+
+@sqlite_only
+def test_cancellation_receipt_says_what_became_of_the_seat(smtp_runtime, smtp_server):
+    seminar_id = add_seminar(smtp_runtime, double_opt_in=False, capacity=1)
+    seat, waiting, alone = (
+        register(smtp_runtime, seminar_id, {"name": name, "email": email, "language": "de"}).registration_id
+        for name, email in (("Erika Mustermann", "erika@example.org"), ("Jürgen Weiß", "jw@example.org"),
+                            ("Ayşe Yılmaz", "ayse@example.org"))
+    )
+    cancel_registration(smtp_runtime, seat)  # Jürgen moves up into the seat
+    passed_on = receipt_of(smtp_runtime, smtp_server, seat)
+    assert passed_on["Subject"] == "Abmeldung bestätigt: „Kommunal Engagiert: Testseminar“"
+    text, html = texts(passed_on)
+    for body in (text, html):
+        assert "Sie haben sich von diesem Seminar abgemeldet" in body
+        assert "Ihr Platz ist an die nächste Person auf der Warteliste gegangen." in body
+        assert "melden Sie sich einfach erneut an" in body
+    # The confirmed seat was in the calendar: the receipt takes it out again.
+    calendar, part = calendar_of(passed_on)
+    assert part.get_param("method") == "CANCEL" and calendar["METHOD"] == "CANCEL"
+    [event] = calendar.walk("VEVENT")
+    assert event["UID"] == seminar_uid(seminar_id, "127.0.0.1") and event["STATUS"] == "CANCELLED"
+
+    cancel_registration(smtp_runtime, alone)  # she was on the waiting list
+    left_the_list = receipt_of(smtp_runtime, smtp_server, alone)
+    text, html = texts(left_the_list)
+    assert "Sie stehen nicht mehr auf der Warteliste." in text and "Sie stehen nicht mehr auf der Warteliste." in html
+    assert "Ihr Platz" not in text and calendar_of(left_the_list) == (None, None)
+
+    cancel_registration(smtp_runtime, waiting)  # the seat Jürgen took goes to nobody: no one waits
+    nobody_waits = receipt_of(smtp_runtime, smtp_server, waiting)
+    text, html = texts(nobody_waits)
+    assert "Warteliste" not in text and "Warteliste" not in html
+    assert calendar_of(nobody_waits)[1].get_param("method") == "CANCEL"
+
+
+@sqlite_only
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_cancellation_by_the_organiser_says_so_with_their_message(smtp_runtime, smtp_server, language):
+    seminar_id = add_seminar(smtp_runtime, double_opt_in=False)
+    registration_id = register(smtp_runtime, seminar_id, {"name": "Erika Mustermann", "email": "erika@example.org",
+                                                          "language": language}).registration_id
+    with read_session(smtp_runtime.sessions) as session:
+        organiser_id = session.get(Seminar, seminar_id).organiser_id
+    message = "The room holds 20 people only.\n\nWe will write to you about the next date."
+    cancel_registration(smtp_runtime, registration_id, by=factories.principal(organiser_id), message=message)
+    mail = receipt_of(smtp_runtime, smtp_server, registration_id)
+    text, html = texts(mail)
+    expected = {
+        "de": ("Abgemeldet: „Kommunal Engagiert: Testseminar“", "Stiftung Mitarbeit hat Sie von diesem Seminar abgemeldet",
+               "Nachricht von Stiftung Mitarbeit:", "Fragen dazu? Antworten Sie einfach auf diese E-Mail."),
+        "en": ("Unregistered: “Kommunal Engagiert: Testseminar”", "Stiftung Mitarbeit has unregistered you from this seminar",
+               "Message from Stiftung Mitarbeit:", "Any questions? Simply reply to this email."),
+    }[language]
+    assert mail["Subject"] == expected[0]
+    for body in (text, html):
+        for words in expected[1:]:
+            assert words in body
+        assert "The room holds 20 people only." in body and "We will write to you about the next date." in body
+        # Not the words for a person who cancelled themselves.
+        assert "Sie haben sich" not in body and "you have unregistered" not in body
+        assert "erneut an" not in body and "register again" not in body
+    if language == "en":
+        assert german_left_in(mail["Subject"] + text + html) == []
 
 
 @sqlite_only

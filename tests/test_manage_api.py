@@ -324,6 +324,19 @@ def test_promote_cancel_and_resend_write_mails_and_audit(client, runtime, ours):
     assert audit_actions(runtime, ours.organiser_id) == ["registration.cancelled", "registration.mail_resent"]
 
 
+def test_cancelling_with_a_message_puts_it_into_the_receipt(client, runtime, ours):
+    url = f"{MANAGE}/registrations/{ours.confirmed_id}/cancel"
+    too_long = client.post(url, json={"message": "x" * 2001}, headers=ours.auth(Role.EDITOR))
+    assert too_long.status_code == 422 and "message" in too_long.json["errors"]
+    cancelled = client.post(url, json={"message": "Wir haben doppelt gebucht."}, headers=ours.auth(Role.EDITOR))
+    assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
+    with read_session(runtime.sessions) as session:
+        receipt = session.scalar(select(Notification).where(
+            Notification.registration_id == ours.confirmed_id,
+            Notification.kind == NotificationKind.CANCELLATION_RECEIPT))
+    assert receipt.details["by"] == "organiser" and receipt.details["message"] == "Wir haben doppelt gebucht."
+
+
 def test_promoting_ahead_of_the_queue_takes_a_free_seat(client, runtime, ours):
     with write_transaction(runtime.sessions) as session:
         seminar = session.get(Seminar, ours.seminar_id)

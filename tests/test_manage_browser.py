@@ -11,7 +11,7 @@ import pytest
 from services.registration.domain.registrations import register
 from shared.db import write_transaction
 from shared.models import Role
-from tests.browser import axe_violations, describe_violations, open_page
+from tests.browser import axe_violations, describe_violations, horizontal_overflow, open_page
 from tests.factories import PASSWORD, add_member, berlin, make_organiser, make_seminar, make_series, person
 
 EMAIL = "redaktion@stiftung.example"
@@ -104,3 +104,39 @@ def test_organiser_logs_in_filters_attendees_and_downloads_the_lists(live_app, o
 
     problems = [problem for problem in problems if problem]
     assert not problems, "\n".join(problems)
+
+
+def log_in_as_editor(page, live_app) -> None:
+    """Log in through the login page as the seminar's editor."""
+    page.goto(f"{live_app.url}/manage/login")
+    page.get_by_label("E-Mail-Adresse").fill(EMAIL)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.wait_for_url("**/manage/stiftung/")
+
+
+def test_on_a_phone_the_seminar_page_fits_and_unregistering_asks_first(live_app, browser, runtime,
+                                                                       seminar_with_attendees):
+    with open_page(browser, "mobile", locale="de-DE", bypass_csp=True) as page:
+        log_in_as_editor(page, live_app)
+        page.goto(f"{live_app.url}/manage/stiftung/seminars/{seminar_with_attendees}")
+        assert horizontal_overflow(page) == 0
+        # Each value of the overview gets a readable width, not a sliver beside a long term.
+        widths = page.locator("dl.facts dd").evaluate_all("list => list.map(dd => dd.getBoundingClientRect().width)")
+        assert len(widths) >= 10 and min(widths) >= 0.6 * 320, widths
+        problems = [describe_violations(axe_violations(page), where="seminar page: ")]
+
+        page.get_by_role("link", name=re.compile(r"^Abmelden ….*Anna Alt$")).click()
+        page.wait_for_url(re.compile(r".*/registrations/\d+/cancel$"))
+        assert horizontal_overflow(page) == 0
+        assert page.get_by_role("heading", name="Anna Alt abmelden?").is_visible()
+        problems.append(describe_violations(axe_violations(page), where="unregister page: "))
+        page.get_by_label("Nachricht an Anna Alt").fill("Wir haben Ihre Anmeldung doppelt erhalten.")
+        page.get_by_role("button", name="Ja, Anna Alt abmelden").click()
+        page.wait_for_url(re.compile(r".*#attendees$"))
+        assert page.get_by_text("Die Person ist abgemeldet und bekommt eine Bestätigung per Mail.").is_visible()
+        # Bernd waited for the seat and now has it.
+        statuses = page.locator("#attendee-caption").locator("xpath=..").locator("tbody td:first-child").all_inner_texts()
+        assert statuses == ["storniert", "bestätigt"]
+        problems = [problem for problem in problems if problem]
+        assert not problems, "\n".join(problems)

@@ -50,7 +50,7 @@ from tests.organiser_pages import csrf
 from tests.translations import german_left_in, german_words_in
 
 # Values for the URL parts that are not ids: every export format, every attendee action.
-VARIANTS = {"fmt": ("csv", "xlsx"), "action": ("cancel", "promote", "resend"),
+VARIANTS = {"fmt": ("csv", "xlsx"), "action": ("promote", "resend"),
             "change": ("test", "rotate", "enable", "disable", "delete")}
 HTML = {"Accept": "text/html"}
 
@@ -263,7 +263,7 @@ def test_logging_out_everywhere_ends_the_sessions_on_every_device(app, client, w
 
 def test_every_page_without_login_leads_to_the_login(app, client, world):
     pages = urls(app, "GET", org="stiftung", seminar_id=world.seminar, series_id=world.series,
-                 webhook_id=world.webhook)
+                 webhook_id=world.webhook, registration_id=world.bernd)
 
     for path in pages + ["/manage/"]:
         response = client.get(path)
@@ -279,7 +279,7 @@ def test_every_page_in_english_carries_no_german(app, client, world):
     assert "Log in" in login and german_left_in(login) == []
     log_in(client, "admin@stiftung.example")
     pages = urls(app, "GET", org="stiftung", seminar_id=world.seminar, series_id=world.series,
-                 webhook_id=world.webhook)
+                 webhook_id=world.webhook, registration_id=world.bernd)
 
     checked = 0
     for path in pages:
@@ -563,6 +563,35 @@ def test_promote_resend_and_cancel_from_the_attendee_table(client, runtime, worl
     assert mails(runtime, NotificationKind.CANCELLATION_RECEIPT) == [world.anna]
     assert [action for action, actor in audit_actions(runtime, world.ours) if actor == world.editor] == [
         "registration.promoted", "registration.mail_resent", "registration.cancelled"]
+
+
+def test_unregistering_a_person_asks_first_and_takes_a_message(client, runtime, world):
+    log_in(client, world.editor)
+    table = client.get(seminar_path(world, "?q=anna")).get_data(as_text=True)
+    question_path = f"/manage/stiftung/registrations/{world.anna}/cancel?q=anna"
+    assert f'href="{question_path}"' in table  # a link to a page that asks, not a button that acts
+
+    question = client.get(question_path).get_data(as_text=True)
+    assert "Anna Alt abmelden?" in question and "anna.alt@example.org" in question
+    # Bernd waits for a seat: the page says where Anna's goes.
+    assert "Der Platz geht an die nächste Person auf der Warteliste." in question
+    assert registration_status(runtime, world.anna) == RegistrationStatus.CONFIRMED
+
+    too_long = post(client, question_path, message="x" * 2001)
+    assert too_long.status_code == 422 and "Nachricht" in too_long.get_data(as_text=True)
+    assert registration_status(runtime, world.anna) == RegistrationStatus.CONFIRMED
+
+    done = post(client, question_path, message="Der Raum ist leider zu klein.\r\n\r\nWir melden uns.")
+    assert done.status_code == 302 and done.headers["Location"] == seminar_path(world, "?q=anna#attendees")
+    assert registration_status(runtime, world.anna) == RegistrationStatus.CANCELLED
+    with read_session(runtime.sessions) as session:
+        receipt = session.scalar(select(Notification).where(
+            Notification.registration_id == world.anna, Notification.kind == NotificationKind.CANCELLATION_RECEIPT))
+    assert receipt.details == {"by": "organiser", "was": "confirmed", "seat_passed_on": True,
+                               "message": "Der Raum ist leider zu klein.\n\nWir melden uns."}
+
+    log_in(client, world.viewer)
+    assert client.get(f"/manage/stiftung/registrations/{world.bernd}/cancel", headers=HTML).status_code == 403
 
 
 def test_refused_action_shows_the_reason_with_its_status(client, runtime, world):

@@ -142,6 +142,9 @@ def test_an_unconfirmed_registration_is_anonymised_days_after_it_lapsed(runtime,
 
 
 def test_an_anonymised_registration_keeps_status_times_and_counts_but_nothing_personal(runtime, past):
+    with write_transaction(runtime.sessions) as session:
+        add_notification(session, past.kept, NotificationKind.CANCELLATION_RECEIPT, "t",
+                         {"by": "organiser", "message": "Liebe Anna, Ihr Verein TSV ist schon dabei."})
     before = registration(runtime, past.kept)
     counts_before = seminar_counts(runtime, past)
 
@@ -156,6 +159,10 @@ def test_an_anonymised_registration_keeps_status_times_and_counts_but_nothing_pe
     assert seminar_counts(runtime, past) == counts_before
     # New nonces: every link sent so far names a token that no longer exists.
     assert after.token_nonce != before.token_nonce and after.feed_nonce != before.feed_nonce
+    # Nor does a mail's record keep what the organiser wrote to the person.
+    with read_session(runtime.sessions) as session:
+        details = session.scalars(select(Notification.details).where(Notification.registration_id == past.kept)).all()
+    assert details == [None]
 
 
 def seminar_counts(runtime, past):

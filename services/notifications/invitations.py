@@ -24,6 +24,7 @@ REQUEST_KINDS = (
     NotificationKind.REMINDER,
     NotificationKind.CHANGED,
 )
+# A cancellation receipt carries a CANCEL too, when the seat was confirmed (see invitation_for).
 CANCEL_KINDS = (NotificationKind.SEMINAR_CANCELLED,)
 
 FILENAME = "seminar.ics"
@@ -45,9 +46,14 @@ def invitation_for(notification: Notification, settings: Settings, join_url: str
     that they have no seat for, and they never got an entry a CANCEL could remove.
     """
     registration = notification.registration
-    if registration.status != RegistrationStatus.CONFIRMED:
+    if notification.kind == NotificationKind.CANCELLATION_RECEIPT:
+        # The seat is gone by now; a CANCEL takes out the entry its confirmation put in.
+        if (notification.details or {}).get("was") != RegistrationStatus.CONFIRMED.value:
+            return None
+        method, join_url = "CANCEL", None
+    elif registration.status != RegistrationStatus.CONFIRMED:
         return None
-    if notification.kind in REQUEST_KINDS:
+    elif notification.kind in REQUEST_KINDS:
         method = "REQUEST"
     elif notification.kind in CANCEL_KINDS:
         method, join_url = "CANCEL", None
@@ -81,8 +87,10 @@ def _seminar_calendar(seminar: Seminar, settings: Settings, method: str, join_ur
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    # seminar_event marks a cancelled seminar STATUS:CANCELLED, as RFC 5546 asks of a CANCEL.
     event = seminar_event(seminar, settings, join_url=join_url)
+    if method == "CANCEL":
+        # RFC 5546: a CANCEL's event is CANCELLED, also when only this attendee's seat ends.
+        event["STATUS"] = "CANCELLED"
     # RFC 5546 requires ORGANIZER and ATTENDEE in a REQUEST and a CANCEL.
     organizer = vCalAddress(f"mailto:{organiser.contact_email}")
     organizer.params["CN"] = _one_line(organiser.name)

@@ -67,6 +67,8 @@ def mail_context(notification: Notification, settings: Settings) -> dict:
         # The join link goes only to confirmed participants, never in a double opt-in mail.
         "join_url": seminar.join_url if may_join else None,
         "needs_confirmation": seminar.double_opt_in and registration.email_confirmed_at is None,
+        # What happened as the row was written (who cancelled, the organiser's message); {} for older rows.
+        "details": notification.details or {},
         # One template set for all languages: _(), ngettext() and pgettext() give the texts in this language.
         **translator(language).template_globals(),
     }

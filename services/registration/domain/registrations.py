@@ -286,11 +286,13 @@ def confirm_address(runtime: Runtime, registration_id: int, now: datetime | None
 
 
 def cancel_registration(
-    runtime: Runtime, registration_id: int, now: datetime | None = None, by: Principal | None = None
+    runtime: Runtime, registration_id: int, now: datetime | None = None, by: Principal | None = None,
+    message: str = "",
 ) -> RegistrationStatus:
     """Cancel a registration or leave the waiting list; the freed seat goes to the next person.
 
-    With ``by`` an organiser cancels: only a registration of its own seminars, noted in the audit log.
+    With ``by`` an organiser cancels: only a registration of its own seminars, noted in
+    the audit log, and the receipt says so and carries the organiser's ``message``.
     """
     now = now or utcnow()
     with write_transaction(runtime.sessions) as session:
@@ -301,16 +303,22 @@ def cancel_registration(
             audit.record(session, by, "registration.cancelled", "registration", registration.id,
                          seminar_id=registration.seminar_id)
         if registration.status in ACTIVE:
-            held_seat = registration.status in SEAT_HOLDING
+            was = registration.status
             registration.status = RegistrationStatus.CANCELLED
             registration.cancelled_at = now
             registration.expires_at = None
-            add_notification(session, registration.id, NotificationKind.CANCELLATION_RECEIPT,
-                             round_key(registration.created_at))
             _tell_partners(session, runtime, registration, WebhookEvent.REGISTRATION_CANCELLED, now)
-            if held_seat:
+            moved_up = []
+            if was in SEAT_HOLDING:
                 release_seat(session, registration.seminar_id)
-                fill_free_seats(session, runtime.settings, registration.seminar_id, now)
+                moved_up = fill_free_seats(session, runtime.settings, registration.seminar_id, now)
+            # The receipt tells what happened, as it was at this moment.
+            details = {"by": "participant" if by is None else "organiser", "was": was.value,
+                       "seat_passed_on": bool(moved_up)}
+            if by is not None and message.strip():
+                details["message"] = message.strip()
+            add_notification(session, registration.id, NotificationKind.CANCELLATION_RECEIPT,
+                             round_key(registration.created_at), details)
         return registration.status
 
 

@@ -107,3 +107,10 @@ def anonymise(session: Session, registrations: Sequence[Registration], now: date
             .values(status=NotificationStatus.CANCELLED, last_error=ANONYMISED)
             .execution_options(synchronize_session=False)
         )
+        # An organiser's message to the person may name them or speak of them.
+        session.execute(
+            update(Notification)
+            .where(Notification.registration_id.in_([r.id for r in registrations]), Notification.details.is_not(None))
+            .values(details=None)
+            .execution_options(synchronize_session=False)
+        )

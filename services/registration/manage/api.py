@@ -38,6 +38,7 @@ from services.registration.manage.schemas import (
     PersonErase,
     PersonQuery,
     PersonReport,
+    RegistrationCancel,
     RegistrationOutput,
     RegistrationPage,
     RegistrationQuery,
@@ -250,10 +251,11 @@ def registration(registration_id, by):
 
 @manage_api.route(f"/registrations/<{ID}:registration_id>/cancel", methods=["POST"])
 @requires(EDIT)
+@manage_api.arguments(RegistrationCancel)
 @manage_api.response(200, RegistrationOutput)
-def cancel_registration(registration_id, by):
-    """Cancel a registration; the seat goes to the next person on the waiting list."""
-    cancel_for_participant(current_runtime(), registration_id, by=by)
+def cancel_registration(data, registration_id, by):
+    """Cancel a registration; the seat goes to the next person on the waiting list, the person gets a receipt."""
+    cancel_for_participant(current_runtime(), registration_id, by=by, message=data["message"])
     return registration_view(get_registration(current_runtime(), by, registration_id))
 
 

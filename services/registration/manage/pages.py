@@ -97,6 +97,7 @@ from services.registration.manage.schemas import (
     ExportQuery,
     PersonErase,
     PersonReport,
+    RegistrationCancel,
     SeriesInput,
     TokenInput,
 )
@@ -399,16 +400,45 @@ def export_seminar(org: str, seminar_id: int, fmt: str):
 
 # What the buttons of the attendee table do, and what the page says afterwards.
 REGISTRATION_ACTIONS: dict[str, tuple[Callable, str]] = {
-    "cancel": (lambda runtime, by, registration_id: cancel_registration(runtime, registration_id, by=by),
-               N_("Die Anmeldung ist storniert.")),
     "promote": (waiting_list.promote, N_("Die Person ist nachgerückt und wird benachrichtigt.")),
     "resend": (resend_mail, N_("Die Mail wird erneut gesendet.")),
 }
 
 
-@manage_pages.post("/<org>/registrations/<int:registration_id>/<any(cancel, promote, resend):action>")
+@manage_pages.get("/<org>/registrations/<int:registration_id>/cancel")
+def cancel_registration_question(org: str, registration_id: int):
+    """Ask before unregistering a person: say what follows, and take a message for their mail."""
+    by = page_principal(org, EDIT)
+    return _cancel_registration_page(org, by, registration_id, {}, {})
+
+
+@manage_pages.post("/<org>/registrations/<int:registration_id>/cancel")
+def cancel_registration_for_participant(org: str, registration_id: int):
+    """Unregister the person: they get a receipt with the message; a waiting person moves up."""
+    check_csrf()
+    by = page_principal(org, EDIT)
+    seminar_id = get_registration(current_runtime(), by, registration_id).seminar_id
+    try:
+        data = load(RegistrationCancel(), {"message": request.form.get("message", "")})
+    except FormInvalid as problem:
+        return _cancel_registration_page(org, by, registration_id, request.form, messages(problem.errors), 422)
+    cancel_registration(current_runtime(), registration_id, by=by, message=data["message"])
+    return _done(page_text("Die Person ist abgemeldet und bekommt eine Bestätigung per Mail."),
+                 "manage_pages.seminar", org=org, seminar_id=seminar_id, _anchor="attendees",
+                 status=request.args.get("status") or None, q=request.args.get("q") or None)
+
+
+def _cancel_registration_page(org: str, by, registration_id: int, values, errors, status: int = 200):
+    registration = get_registration(current_runtime(), by, registration_id)
+    seminar, counts = get_seminar(current_runtime(), by, registration.seminar_id)
+    return _render("manage/cancel_registration.html", org, by, status, registration=registration, seminar=seminar,
+                   counts=counts, active=ACTIVE, values=values, errors=errors,
+                   back={"status": request.args.get("status") or None, "q": request.args.get("q") or None})
+
+
+@manage_pages.post("/<org>/registrations/<int:registration_id>/<any(promote, resend):action>")
 def registration_action(org: str, registration_id: int, action: str):
-    """Cancel a registration, move a waiting person up, or send their last mail again."""
+    """Move a waiting person up, or send their last mail again."""
     check_csrf()
     by = page_principal(org, EDIT)
     # Found first, so that the page can go back to its seminar (and another organiser's is 404).
