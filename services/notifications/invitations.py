@@ -24,8 +24,7 @@ REQUEST_KINDS = (
     NotificationKind.REMINDER,
     NotificationKind.CHANGED,
 )
-# A cancellation receipt carries a CANCEL too, when the seat was confirmed (see invitation_for).
-CANCEL_KINDS = (NotificationKind.SEMINAR_CANCELLED,)
+CANCEL_KINDS = (NotificationKind.SEMINAR_CANCELLED, NotificationKind.CANCELLATION_RECEIPT)
 
 FILENAME = "seminar.ics"
 
@@ -46,14 +45,11 @@ def invitation_for(notification: Notification, settings: Settings, join_url: str
     that they have no seat for, and they never got an entry a CANCEL could remove.
     """
     registration = notification.registration
-    if notification.kind == NotificationKind.CANCELLATION_RECEIPT:
-        # The seat is gone by now; a CANCEL takes out the entry its confirmation put in.
-        if (notification.details or {}).get("was") != RegistrationStatus.CONFIRMED.value:
-            return None
-        method, join_url = "CANCEL", None
-    elif registration.status != RegistrationStatus.CONFIRMED:
+    # A cancellation receipt's registration is cancelled by now: what counts is what it was.
+    status = (notification.details or {}).get("was", registration.status.value)
+    if status != RegistrationStatus.CONFIRMED.value:
         return None
-    elif notification.kind in REQUEST_KINDS:
+    if notification.kind in REQUEST_KINDS:
         method = "REQUEST"
     elif notification.kind in CANCEL_KINDS:
         method, join_url = "CANCEL", None

@@ -18,6 +18,7 @@ from shared.config import Settings
 from shared.i18n import language_or_default, translate, translator
 from shared.links import participant_page_url, seminar_page_url
 from shared.models import Notification, RegistrationStatus, SeminarFormat, SeminarStatus
+from shared.texts import paragraphs
 from shared.times import format_date, format_when, local, utcnow
 from services.notifications.invitations import FILENAME, Invitation, invitation_for
 
@@ -30,6 +31,7 @@ MAIL_TEMPLATES = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
+MAIL_TEMPLATES.filters["paragraphs"] = paragraphs
 
 
 def one_line(text: str) -> str:

@@ -118,20 +118,11 @@ class SeminarMove(Input):
     join_url = fields.String(allow_none=True, validate=URL, error_messages=CODES)
 
 
-# An organiser's words to the participants, added to the mail a change or cancellation sends.
-MESSAGE_LENGTH = 2000
-
-
-def participant_message() -> fields.String:
-    """The optional message field of a change or a cancellation."""
-    return text(MESSAGE_LENGTH, load_default="", metadata={
-        "description": "Added to the participants' mail, e.g. why; paragraphs separated by blank lines."})
-
-
 class RegistrationCancel(Input):
     """Cancelling a registration (the body may be left out)."""
 
-    message = participant_message()
+    message = text(2000, load_default="", metadata={
+        "description": "Added to the person's receipt, e.g. why; paragraphs separated by blank lines."})
 
 
 class SeriesInput(Input):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 
 from flask import Blueprint, Response, abort, redirect, render_template, url_for
 
@@ -16,6 +15,7 @@ from shared.links import (
     webcal_url,
 )
 from shared.models import Registration, RegistrationStatus
+from shared.texts import paragraphs
 from shared.tokens import REGISTRATION_PAGE, read_token
 from services.registration.domain.public_seminars import list_public_seminars
 from services.registration.domain.registrations import cancel_registration, confirm_address, renew_feed_link
@@ -24,14 +24,7 @@ from services.registration.web.context import current_runtime, page_language
 
 pages = Blueprint("pages", __name__, template_folder="templates")
 
-_BLANK_LINE = re.compile(r"\n\s*\n")
-
-
-@pages.app_template_filter("paragraphs")
-def paragraphs(text: str) -> list[str]:
-    """The paragraphs of an organiser's text: split at blank lines, whatever the line ends."""
-    normal = text.replace("\r\n", "\n").replace("\r", "\n")
-    return [paragraph.strip() for paragraph in _BLANK_LINE.split(normal) if paragraph.strip()]
+pages.add_app_template_filter(paragraphs, "paragraphs")
 
 
 @pages.get("/")
