@@ -353,6 +353,79 @@ def test_cancellation_by_the_organiser_says_so_with_their_message(smtp_runtime, 
 
 
 @sqlite_only
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_the_change_mail_names_what_it_was_and_what_it_is_now(smtp_runtime, smtp_server, language):
+    seminar_id = add_seminar(smtp_runtime, double_opt_in=False, location="Rathaus, Saal 1")
+    register(smtp_runtime, seminar_id, {"name": "Erika Mustermann", "email": "erika@example.org",
+                                         "language": language})
+    [changed_id] = move_seminar(smtp_runtime, seminar_id, starts_at=berlin(2031, 12, 17, 10, 0),
+                                location="Bürgerhaus, Raum 2", join_url="https://meet.example/neu",
+                                message="Der Saal wird renoviert.")
+    mail = send(smtp_runtime, smtp_server, changed_id)
+    text, html = texts(mail)
+    expected = {
+        "de": ["hat sich etwas geändert:", "bisher: Mittwoch, 10. Dezember 2031, 13:30–15:00 Uhr",
+               "neu: Mittwoch, 17. Dezember 2031, 10:00–11:30 Uhr", "bisher: Rathaus, Saal 1",
+               "neu: Bürgerhaus, Raum 2", "Es gibt einen neuen Zugangslink; der bisherige gilt nicht mehr.",
+               "Nachricht von Stiftung Mitarbeit:", "Der Saal wird renoviert.", "https://meet.example/neu"],
+        "en": ["something has changed about the seminar you registered for:",
+               "before: Wednesday, 10 December 2031, 13:30–15:00 (Europe/Berlin, CET)",
+               "now: Wednesday, 17 December 2031, 10:00–11:30 (Europe/Berlin, CET)",
+               "before: Rathaus, Saal 1", "now: Bürgerhaus, Raum 2",
+               "There is a new join link; the previous one no longer works.",
+               "Message from Stiftung Mitarbeit:", "Der Saal wird renoviert.", "https://meet.example/neu"],
+    }[language]
+    for body in (text, html):
+        for words in expected:
+            assert words in body, words
+    assert JOIN_URL not in text  # the old link is gone from the mail
+    if language == "en":
+        assert german_left_in(mail["Subject"] + text.replace("Der Saal wird renoviert.", "")) == []
+
+
+@sqlite_only
+def test_a_change_of_the_link_alone_says_only_that_and_a_place_given_for_the_first_time_says_so(
+        smtp_runtime, smtp_server):
+    seminar_id = add_seminar(smtp_runtime, double_opt_in=False)
+    register(smtp_runtime, seminar_id, {"name": "Erika Mustermann", "email": "erika@example.org"})
+    [link_id] = move_seminar(smtp_runtime, seminar_id, join_url="https://meet.example/neu")
+    text, html = texts(send(smtp_runtime, smtp_server, link_id))
+    assert "Es gibt einen neuen Zugangslink" in text and "bisher:" not in text and "Nachricht von" not in text
+    [place_id] = move_seminar(smtp_runtime, seminar_id, location="Bürgerhaus")
+    text, html = texts(send(smtp_runtime, smtp_server, place_id))
+    for body in (text, html):
+        assert "bisher: kein Ort angegeben" in body and "neu: Bürgerhaus" in body
+        assert "Zeit" not in body.split("Es gilt jetzt:")[0] and "neuen Zugangslink" not in body
+
+
+@sqlite_only
+def test_a_change_mail_written_before_details_were_kept_still_reads_well(smtp_runtime, smtp_server):
+    seminar_id = add_seminar(smtp_runtime, double_opt_in=False)
+    registration_id = add_participant(smtp_runtime, seminar_id)
+    text, html = texts(send(smtp_runtime, smtp_server, add_mail(smtp_runtime, registration_id,
+                                                                 NotificationKind.CHANGED)))
+    for body in (text, html):
+        assert "hat sich etwas geändert. Es gilt jetzt:" in body and "bisher:" not in body
+
+
+@sqlite_only
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_the_cancellation_of_a_seminar_carries_the_organisers_message(smtp_runtime, smtp_server, language):
+    seminar_id = add_seminar(smtp_runtime, double_opt_in=False)
+    register(smtp_runtime, seminar_id, {"name": "Erika Mustermann", "email": "erika@example.org",
+                                         "language": language})
+    [cancel_id] = cancel_seminar(smtp_runtime, seminar_id, message="Die Referentin ist krank.\n\nNeuer Termin folgt.")
+    mail = send(smtp_runtime, smtp_server, cancel_id)
+    text, html = texts(mail)
+    heading = {"de": "Nachricht von Stiftung Mitarbeit:", "en": "Message from Stiftung Mitarbeit:"}[language]
+    for body in (text, html):
+        assert heading in body and "Die Referentin ist krank." in body and "Neuer Termin folgt." in body
+    assert html.index("Die Referentin ist krank.") < html.index("Neuer Termin folgt.")
+    assert html.count("<p style=\"margin:0 0 8px;white-space:pre-line;\">") == 2  # two paragraphs
+    assert calendar_of(mail)[0]["METHOD"] == "CANCEL"
+
+
+@sqlite_only
 def test_names_and_titles_cannot_inject_headers(smtp_runtime, smtp_server):
     with write_transaction(smtp_runtime.sessions) as session:
         organiser = make_organiser(session, name="Verein\r\nBcc: org-victim@example.org")

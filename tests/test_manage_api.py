@@ -395,21 +395,28 @@ def test_move_and_cancel_reach_mailboxes_and_feeds(settings, client, runtime, ou
     assert feeds.get(feed_url).status_code == 200
 
     moved = client.post(f"{MANAGE}/events/{ours.seminar_id}/move", headers=ours.auth(Role.EDITOR), json={
-        "starts_at": berlin(2031, 12, 17, 13, 30).isoformat(), "ends_at": berlin(2031, 12, 17, 15, 0).isoformat()})
+        "starts_at": berlin(2031, 12, 17, 13, 30).isoformat(), "ends_at": berlin(2031, 12, 17, 15, 0).isoformat(),
+        "message": "Wir verschieben um eine Woche."})
     assert moved.status_code == 200 and moved.json["sequence"] == 1
     change_mails = smtp_server.sink.wait_for(2)  # the confirmed and the waiting person
     with read_session(runtime.sessions) as session:
         participants = set(session.scalars(select(Registration.email).where(Registration.seminar_id == ours.seminar_id)))
     assert {mail["To"].addresses[0].addr_spec for mail in change_mails} == participants
-    assert all("17. Dezember 2031" in mail.get_body(("plain",)).get_content() for mail in change_mails)
+    for text in (mail.get_body(("plain",)).get_content() for mail in change_mails):
+        assert "neu: Mittwoch, 17. Dezember 2031, 13:30–15:00 Uhr" in text and "Wir verschieben um eine Woche." in text
     event = icalendar.Calendar.from_ical(feeds.get(feed_url).data).walk("VEVENT")[0]
     assert event.decoded("DTSTART") == berlin(2031, 12, 17, 13, 30)
     assert event["SEQUENCE"] == 1
 
-    cancelled = client.post(f"{MANAGE}/events/{ours.seminar_id}/cancel", headers=ours.auth(Role.EDITOR))
+    too_long = client.post(f"{MANAGE}/events/{ours.seminar_id}/cancel", headers=ours.auth(Role.EDITOR),
+                           json={"message": "x" * 2001})
+    assert too_long.status_code == 422 and "message" in too_long.json["errors"]
+    cancelled = client.post(f"{MANAGE}/events/{ours.seminar_id}/cancel", headers=ours.auth(Role.EDITOR),
+                            json={"message": "Die Referentin ist krank."})
     assert cancelled.json["status"] == "cancelled"
     cancel_mails = smtp_server.sink.wait_for(4)[2:]
     assert all("abgesagt" in mail["Subject"].lower() for mail in cancel_mails)
+    assert all("Die Referentin ist krank." in mail.get_body(("plain",)).get_content() for mail in cancel_mails)
     event = icalendar.Calendar.from_ical(feeds.get(feed_url).data).walk("VEVENT")[0]
     assert event["STATUS"] == "CANCELLED" and event["SEQUENCE"] == 2
     assert audit_actions(runtime, ours.organiser_id) == ["seminar.moved", "seminar.cancelled"]

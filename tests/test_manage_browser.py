@@ -140,3 +140,29 @@ def test_on_a_phone_the_seminar_page_fits_and_unregistering_asks_first(live_app,
         assert statuses == ["storniert", "bestätigt"]
         problems = [problem for problem in problems if problem]
         assert not problems, "\n".join(problems)
+
+
+def test_on_a_phone_in_dark_mode_moving_a_seminar_shows_old_and_new_before_it_tells_anyone(
+        live_app, browser, runtime, seminar_with_attendees):
+    with open_page(browser, "mobile", locale="de-DE", bypass_csp=True, color_scheme="dark") as page:
+        log_in_as_editor(page, live_app)
+        page.goto(f"{live_app.url}/manage/stiftung/seminars/{seminar_with_attendees}")
+        page.get_by_text("Verschieben oder Ort bzw. Zugangslink ändern").click()
+        page.get_by_label("Neues Datum").fill("2036-12-10")
+        page.get_by_role("textbox", name="Ort (optional)").fill("Bürgerhaus Musterstadt, Raum 2")
+        page.get_by_role("button", name="Weiter: Änderung prüfen").click()
+
+        assert page.get_by_role("heading", name="Diese Änderung speichern?").is_visible()
+        assert horizontal_overflow(page) == 0
+        assert page.locator("dl.changes dt").all_inner_texts() == ["Zeit", "Ort"]
+        time, place = page.locator("dl.changes dd").all_inner_texts()
+        assert time.startswith("bisher: Mittwoch, 3. Dezember 2036") and "neu: Mittwoch, 10. Dezember 2036" in time
+        assert place == "bisher: kein Ort angegeben\nneu: Bürgerhaus Musterstadt, Raum 2"
+        problems = describe_violations(axe_violations(page), where="move question: ")
+        page.get_by_label("Nachricht an die Teilnehmenden").fill("Der Saal wird renoviert.")
+        page.get_by_role("button", name="Ja, speichern und benachrichtigen").click()
+
+        page.wait_for_url(re.compile(rf".*/seminars/{seminar_with_attendees}$"))
+        assert page.get_by_text("Gespeichert. 2 Mails an Teilnehmende werden gesendet.").is_visible()
+        assert page.get_by_text("Mittwoch, 10. Dezember 2036").first.is_visible()
+        assert not problems, problems

@@ -292,6 +292,10 @@ def test_every_page_in_english_carries_no_german(app, client, world):
         assert german_words_in(page, data=WORLD_DATA) == set(), path
         checked += 1
     assert checked >= 8
+    # The page that asks before a move answers a POST.
+    question = post(client, seminar_path(world, "/move?lang=en"), **{**MOVE_FORM, "move_location": "Bürgerhaus"})
+    assert question.status_code == 200 and "Save this change?" in question.get_data(as_text=True)
+    assert german_left_in(question.get_data(as_text=True).replace("Bürgerhaus", "")) == []
 
 
 def test_a_page_without_login_leads_to_the_login_and_back(client, world):
@@ -463,11 +467,31 @@ def test_editing_the_time_of_a_published_seminar_tells_its_participants(client, 
     assert mails(runtime, NotificationKind.CHANGED) == sorted([world.anna, world.bernd])
 
 
-def test_moving_a_seminar_through_its_page_tells_participants_and_is_logged(client, runtime, world):
-    log_in(client, world.editor)
+MOVE_FORM = dict(move_date="2036-12-17", move_start_time="10:00", move_end_time="11:30", move_location="",
+                 move_join_url="https://meet.example/neu")
 
-    response = post(client, seminar_path(world, "/move"), move_date="2036-12-17", move_start_time="10:00",
-                    move_end_time="11:30", move_location="", move_join_url="https://meet.example/neu")
+
+def test_moving_a_seminar_asks_first_with_old_and_new_then_tells_participants_and_is_logged(client, runtime, world):
+    log_in(client, world.editor)
+    with read_session(runtime.sessions) as session:
+        before = session.get(Seminar, world.seminar)
+        old_link, old_start = before.join_url, before.starts_at
+
+    question = post(client, seminar_path(world, "/move"), **MOVE_FORM)
+
+    assert question.status_code == 200
+    page = question.get_data(as_text=True)
+    assert "Diese Änderung speichern?" in page
+    assert re.search(r"<dt>Zeit</dt>\s*<dd>bisher: Mittwoch, 3\. Dezember 2036, 13:30–15:00 Uhr[^<]*<br>"
+                     r"<strong>neu: Mittwoch, 17\. Dezember 2036, 10:00–11:30 Uhr", page)
+    assert old_link in page and "https://meet.example/neu" in page
+    assert "2 angemeldete und wartende Personen bekommen eine Mail, die Bisher und Neu nennt." in page
+    assert 'name="move_date" value="2036-12-17"' in page and 'name="confirmed" value="1"' in page
+    with read_session(runtime.sessions) as session:
+        assert session.get(Seminar, world.seminar).starts_at == old_start  # asking changes nothing
+    assert mails(runtime, NotificationKind.CHANGED) == []
+
+    response = post(client, seminar_path(world, "/move"), **MOVE_FORM, confirmed="1", message="Der Saal wird renoviert.")
 
     assert response.status_code == 302
     assert "Gespeichert. 2 Mails an Teilnehmende werden gesendet." in client.get(response.headers["Location"]).get_data(as_text=True)
@@ -475,8 +499,32 @@ def test_moving_a_seminar_through_its_page_tells_participants_and_is_logged(clie
         seminar = session.get(Seminar, world.seminar)
         assert (seminar.starts_at, seminar.ends_at) == (berlin(2036, 12, 17, 10), berlin(2036, 12, 17, 11, 30))
         assert seminar.join_url == "https://meet.example/neu" and seminar.sequence == 1
+        details = session.scalars(select(Notification.details).where(Notification.kind == NotificationKind.CHANGED)).all()
     assert mails(runtime, NotificationKind.CHANGED) == sorted([world.anna, world.bernd])
+    assert details[0]["message"] == "Der Saal wird renoviert." and details[0]["before"]["join_url_changed"] is True
     assert ("seminar.moved", world.editor) in audit_actions(runtime, world.ours)
+
+
+def test_a_move_that_changes_nothing_says_so_and_a_long_message_is_refused_on_the_question_page(
+        client, runtime, world):
+    log_in(client, world.editor)
+    with read_session(runtime.sessions) as session:
+        seminar = session.get(Seminar, world.seminar)
+        same = dict(move_date="2036-12-03", move_start_time="13:30", move_end_time="15:00",
+                    move_location=seminar.location or "", move_join_url=seminar.join_url or "")
+
+    unchanged = post(client, seminar_path(world, "/move"), **same)
+
+    assert unchanged.status_code == 302
+    assert "Nichts geändert" in client.get(unchanged.headers["Location"]).get_data(as_text=True)
+
+    too_long = post(client, seminar_path(world, "/move"), **MOVE_FORM, confirmed="1", message="x" * 2001)
+
+    assert too_long.status_code == 422
+    page = too_long.get_data(as_text=True)
+    assert "Diese Änderung speichern?" in page and 'id="message-error"' in page
+    assert 'name="move_date" value="2036-12-17"' in page  # the change is kept for the next try
+    assert mails(runtime, NotificationKind.CHANGED) == []
 
 
 def test_move_form_with_a_wrong_time_says_so(client, runtime, world):
@@ -501,12 +549,19 @@ def test_cancelling_asks_first_then_tells_everyone_and_is_logged(client, runtime
     assert "Seminar absagen?" in question and "2 angemeldete und wartende Personen bekommen eine Absage" in question
     assert mails(runtime, NotificationKind.SEMINAR_CANCELLED) == []
 
-    response = post(client, seminar_path(world, "/cancel"))
+    too_long = post(client, seminar_path(world, "/cancel"), message="x" * 2001)
+    assert too_long.status_code == 422 and 'id="message-error"' in too_long.get_data(as_text=True)
+    assert mails(runtime, NotificationKind.SEMINAR_CANCELLED) == []
+
+    response = post(client, seminar_path(world, "/cancel"), message="Die Referentin ist krank.")
 
     assert response.status_code == 302
     with read_session(runtime.sessions) as session:
         assert session.get(Seminar, world.seminar).status == SeminarStatus.CANCELLED
+        details = session.scalars(select(Notification.details)
+                                  .where(Notification.kind == NotificationKind.SEMINAR_CANCELLED)).all()
     assert mails(runtime, NotificationKind.SEMINAR_CANCELLED) == sorted([world.anna, world.bernd])
+    assert [detail["message"] for detail in details] == ["Die Referentin ist krank."] * 2
     assert ("seminar.cancelled", world.editor) in audit_actions(runtime, world.ours)
     assert "abgesagt" in client.get("/manage/stiftung/").get_data(as_text=True)
 

@@ -10,6 +10,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
+from datetime import datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -71,9 +72,23 @@ def mail_context(notification: Notification, settings: Settings) -> dict:
         "needs_confirmation": seminar.double_opt_in and registration.email_confirmed_at is None,
         # What happened as the row was written (who cancelled, the organiser's message); {} for older rows.
         "details": notification.details or {},
+        "before": what_it_was(notification.details or {}, seminar.timezone, language),
         # One template set for all languages: _(), ngettext() and pgettext() give the texts in this language.
         **translator(language).template_globals(),
     }
+
+
+def what_it_was(details: dict, zone: str, language: str) -> dict:
+    """A change mail's "before" as the mail shows it: the old time in words, the old place, a new link."""
+    before = details.get("before") or {}
+    shown: dict = {}
+    if "starts_at" in before:
+        shown["when"] = format_when(datetime.fromisoformat(before["starts_at"]),
+                                    datetime.fromisoformat(before["ends_at"]), zone, language)
+    if "location" in before:
+        shown["location"] = before["location"]
+    shown["join_url_changed"] = bool(before.get("join_url_changed"))
+    return shown
 
 
 def message_id(notification: Notification, settings: Settings) -> str:

@@ -35,10 +35,10 @@ from services.registration.manage.schemas import (
     ExportQuery,
     OrganiserInput,
     OrganiserOutput,
+    ParticipantNotice,
     PersonErase,
     PersonQuery,
     PersonReport,
-    RegistrationCancel,
     RegistrationOutput,
     RegistrationPage,
     RegistrationQuery,
@@ -218,10 +218,11 @@ def move(data, event_id, by):
 
 @manage_api.route(f"/events/<{ID}:event_id>/cancel", methods=["POST"])
 @requires(EDIT)
+@manage_api.arguments(ParticipantNotice)
 @manage_api.response(200, SeminarOutput)
-def cancel(event_id, by):
-    """Cancel a seminar: every participant gets the cancellation mail; the feeds mark it cancelled."""
-    cancel_seminar(current_runtime(), event_id, by=by)
+def cancel(data, event_id, by):
+    """Cancel a seminar: every participant gets the cancellation mail with the message; the feeds mark it cancelled."""
+    cancel_seminar(current_runtime(), event_id, by=by, message=data["message"])
     return one_seminar_view(by, event_id)
 
 
@@ -251,7 +252,7 @@ def registration(registration_id, by):
 
 @manage_api.route(f"/registrations/<{ID}:registration_id>/cancel", methods=["POST"])
 @requires(EDIT)
-@manage_api.arguments(RegistrationCancel)
+@manage_api.arguments(ParticipantNotice)
 @manage_api.response(200, RegistrationOutput)
 def cancel_registration(data, registration_id, by):
     """Cancel a registration; the seat goes to the next person on the waiting list, the person gets a receipt."""

@@ -241,7 +241,8 @@ def _questions_text(questions) -> str:
 def move_input(form, zone: str) -> dict:
     """The move form as SeminarMove's data."""
     problems: dict = {}
-    raw = {"location": _optional(form, "move_location"), "join_url": _optional(form, "move_join_url")}
+    raw = {"location": _optional(form, "move_location"), "join_url": _optional(form, "move_join_url"),
+           "message": form.get("message", "")}
     hidden: tuple[str, ...] = ()
     try:
         raw.update(_span(form, zone, prefix="move_"))

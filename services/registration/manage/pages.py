@@ -47,7 +47,7 @@ from services.registration.domain.data_requests import erase_person
 from services.registration.domain.organisers import ORGANISER_SETTINGS, get_organiser, update_organiser
 from services.registration.domain.registrations import STATUS_MAIL, cancel_registration
 from services.registration.domain.retention import anonymise_after
-from services.registration.domain.seminar_changes import cancel_seminar, move_seminar
+from services.registration.domain.seminar_changes import cancel_seminar, move_seminar, preview_move
 from services.registration.domain.seminars import (
     create_seminar,
     get_seminar,
@@ -95,9 +95,9 @@ from services.registration.manage.labels import (
 from services.registration.manage.login_limits import LoginLimits
 from services.registration.manage.schemas import (
     ExportQuery,
+    ParticipantNotice,
     PersonErase,
     PersonReport,
-    RegistrationCancel,
     SeriesInput,
     TokenInput,
 )
@@ -356,18 +356,46 @@ def publish(org: str, seminar_id: int):
 
 @manage_pages.post("/<org>/seminars/<int:seminar_id>/move")
 def move(org: str, seminar_id: int):
-    """Move a seminar to a new time or place, or give it a new join link; participants are told."""
+    """Show what a new time, place or join link changes and whom it tells; once confirmed, change and tell."""
     check_csrf()
     by = page_principal(org, EDIT)
     seminar, _counts = get_seminar(current_runtime(), by, seminar_id)
+    confirmed = request.form.get("confirmed") == "1"
     try:
-        told = move_seminar(current_runtime(), seminar_id, by=by, **move_input(request.form, seminar.timezone))
+        changes = move_input(request.form, seminar.timezone)
+        if confirmed:
+            told = move_seminar(current_runtime(), seminar_id, by=by, **changes)
+        else:
+            changes.pop("message")
+            plan = preview_move(current_runtime(), seminar_id, by, **changes)
     except (FormInvalid, Refusal) as problem:
         errors = form_errors(problem, MOVE_REFUSAL_FIELDS)
+        if confirmed and set(errors) == {"message"}:
+            plan = preview_move(current_runtime(), seminar_id, by, **_without_message(request.form, seminar))
+            return _move_page(org, by, plan, messages(errors), 422)
         return _seminar_page(org, by, seminar_id, request.form, errors, status=problem.status)
+    if not confirmed:
+        if not plan.changes_anything:
+            return _done(page_text("Nichts geändert: Zeit, Ort und Zugangslink sind wie bisher."),
+                         "manage_pages.seminar", org=org, seminar_id=seminar_id)
+        return _move_page(org, by, plan, {})
     return _done(page_plural("Gespeichert. %(count)s Mail an Teilnehmende wird gesendet.",
                              "Gespeichert. %(count)s Mails an Teilnehmende werden gesendet.", len(told)),
                  "manage_pages.seminar", org=org, seminar_id=seminar_id)
+
+
+def _without_message(form, seminar) -> dict:
+    """The move form's changes alone, for showing them again next to a message that was refused."""
+    changes = move_input({**form.to_dict(), "message": ""}, seminar.timezone)
+    changes.pop("message")
+    return changes
+
+
+def _move_page(org: str, by, plan, errors, status: int = 200):
+    """The page that asks before a move: old and new side by side, who is told, a message for them."""
+    carried = {name: value for name, value in request.form.items() if name.startswith("move_")}
+    return _render("manage/move_seminar.html", org, by, status, plan=plan, seminar=plan.seminar, carried=carried,
+                   values=request.form, errors=errors)
 
 
 @manage_pages.get("/<org>/seminars/<int:seminar_id>/cancel")
@@ -375,7 +403,7 @@ def cancel_question(org: str, seminar_id: int):
     """Ask before cancelling: it cannot be undone and mails every participant."""
     by = page_principal(org, EDIT)
     seminar, counts = get_seminar(current_runtime(), by, seminar_id)
-    return _render("manage/cancel_seminar.html", org, by, seminar=seminar, counts=counts)
+    return _render("manage/cancel_seminar.html", org, by, seminar=seminar, counts=counts, values={}, errors={})
 
 
 @manage_pages.post("/<org>/seminars/<int:seminar_id>/cancel")
@@ -383,7 +411,13 @@ def cancel(org: str, seminar_id: int):
     """Cancel the seminar: everyone registered or waiting gets the cancellation mail."""
     check_csrf()
     by = page_principal(org, EDIT)
-    told = cancel_seminar(current_runtime(), seminar_id, by=by)
+    try:
+        data = load(ParticipantNotice(), {"message": request.form.get("message", "")})
+    except FormInvalid as problem:
+        seminar, counts = get_seminar(current_runtime(), by, seminar_id)
+        return _render("manage/cancel_seminar.html", org, by, 422, seminar=seminar, counts=counts,
+                       values=request.form, errors=messages(problem.errors))
+    told = cancel_seminar(current_runtime(), seminar_id, by=by, message=data["message"])
     return _done(page_plural("Das Seminar ist abgesagt. %(count)s Person wird benachrichtigt.",
                              "Das Seminar ist abgesagt. %(count)s Personen werden benachrichtigt.", len(told)),
                  "manage_pages.seminar", org=org, seminar_id=seminar_id)
@@ -419,7 +453,7 @@ def cancel_registration_for_participant(org: str, registration_id: int):
     by = page_principal(org, EDIT)
     seminar_id = get_registration(current_runtime(), by, registration_id).seminar_id
     try:
-        data = load(RegistrationCancel(), {"message": request.form.get("message", "")})
+        data = load(ParticipantNotice(), {"message": request.form.get("message", "")})
     except FormInvalid as problem:
         return _cancel_registration_page(org, by, registration_id, request.form, messages(problem.errors), 422)
     cancel_registration(current_runtime(), registration_id, by=by, message=data["message"])

@@ -109,20 +109,26 @@ class SeminarPatch(SeminarInput):
     """Fields of a seminar to change (all optional; loaded with ``partial=True``)."""
 
 
+def participant_message():
+    """The organiser's optional words in the mail participants get about a change (at most 2,000 characters)."""
+    return text(2000, load_default="", metadata={
+        "description": "Added to the participants' mail, e.g. why; paragraphs separated by blank lines."})
+
+
 class SeminarMove(Input):
-    """A new time, place or join link; participants are told."""
+    """A new time, place or join link; participants are told, with the organiser's message."""
 
     starts_at = moment()
     ends_at = moment()
     location = text(500, allow_none=True)
     join_url = fields.String(allow_none=True, validate=URL, error_messages=CODES)
+    message = participant_message()
 
 
-class RegistrationCancel(Input):
-    """Cancelling a registration (the body may be left out)."""
+class ParticipantNotice(Input):
+    """Cancelling a registration or a seminar (the body may be left out)."""
 
-    message = text(2000, load_default="", metadata={
-        "description": "Added to the person's receipt, e.g. why; paragraphs separated by blank lines."})
+    message = participant_message()
 
 
 class SeriesInput(Input):
