@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -11,6 +12,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Development state (SQLite file, Maildir, secret key, embedded Redis data) lives
 # here, outside git; SEMINARE_VAR_DIR moves it (the tests use a temporary one).
 VAR_DIR = Path(os.environ.get("SEMINARE_VAR_DIR") or PROJECT_ROOT / "var").resolve()
+
+
+# How far the installation meets BITV 2.0, as its accessibility statement says.
+ACCESSIBILITY_COMPLIANCE = ("full", "partial", "none")
 
 
 class ConfigError(RuntimeError):
@@ -69,6 +74,29 @@ class Settings:
     webhook_log_days: int = 30
     # Seconds between two rounds of the scheduler.
     scheduler_interval_seconds: float = 60.0
+    # Who runs this installation: named on the accessibility statement and the
+    # Leichte Sprache page, with the address people write to about barriers.
+    operator_name: str = "Seminare"
+    operator_email: str = "barrierefreiheit@seminare.localhost"
+    # Postal address, lines separated by ";" (an environment variable holds one line).
+    operator_address: str = ""
+    # The operator's own Impressum and privacy policy, linked on pages of no single organiser.
+    operator_imprint_url: str = ""
+    operator_privacy_url: str = ""
+    # The accessibility statement (BITV 2.0): "full", "partial" or "none", the
+    # day it was made, and optionally the operator's own list of known limitations
+    # (UTF-8 text, paragraphs at blank lines, "- " lines a list; a second file in English).
+    accessibility_compliance: str = "partial"
+    accessibility_statement_date: date = date(2026, 12, 5)
+    accessibility_limitations_file: str = ""
+    accessibility_limitations_file_en: str = ""
+    # Where people turn when the operator's answer does not help (the federal
+    # conciliation body by default; a Land's own body for a Land's installation).
+    enforcement_body_name: str = "Schlichtungsstelle nach § 16 Behindertengleichstellungsgesetz (BGG)"
+    enforcement_body_address: str = ("bei dem Beauftragten der Bundesregierung für die Belange von Menschen "
+                                     "mit Behinderungen; Mauerstraße 53; 10117 Berlin")
+    enforcement_body_email: str = "info@schlichtungsstelle-bgg.de"
+    enforcement_body_url: str = "https://www.schlichtungsstelle-bgg.de"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -102,6 +130,17 @@ class Settings:
             webhook_timeout_seconds=_number(env, "WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds),
             webhook_log_days=_int(env, "WEBHOOK_LOG_DAYS", defaults.webhook_log_days),
             scheduler_interval_seconds=_number(env, "SCHEDULER_INTERVAL_SECONDS", defaults.scheduler_interval_seconds),
+            operator_name=env.get("OPERATOR_NAME") or defaults.operator_name,
+            operator_email=env.get("OPERATOR_EMAIL") or defaults.operator_email,
+            operator_address=env.get("OPERATOR_ADDRESS", defaults.operator_address),
+            operator_imprint_url=env.get("OPERATOR_IMPRINT_URL", defaults.operator_imprint_url),
+            operator_privacy_url=env.get("OPERATOR_PRIVACY_URL", defaults.operator_privacy_url),
+            accessibility_compliance=(env.get("ACCESSIBILITY_COMPLIANCE") or defaults.accessibility_compliance).lower(),
+            accessibility_statement_date=_date(env, "ACCESSIBILITY_STATEMENT_DATE",
+                                               defaults.accessibility_statement_date),
+            accessibility_limitations_file=env.get("ACCESSIBILITY_LIMITATIONS_FILE", ""),
+            accessibility_limitations_file_en=env.get("ACCESSIBILITY_LIMITATIONS_FILE_EN", ""),
+            **_enforcement_body(env, defaults),
         )
         settings.check()
         return settings
@@ -122,6 +161,13 @@ class Settings:
         scheme = self.mail_url.split(":", 1)[0]
         if scheme not in {"maildir", "smtp", "smtps", "smtp+starttls"}:
             raise ConfigError(f"MAIL_URL has an unknown scheme {scheme!r}.")
+        if self.accessibility_compliance not in ACCESSIBILITY_COMPLIANCE:
+            raise ConfigError("ACCESSIBILITY_COMPLIANCE must be full, partial or none, "
+                              f"not {self.accessibility_compliance!r}.")
+        for name in ("OPERATOR_IMPRINT_URL", "OPERATOR_PRIVACY_URL", "ENFORCEMENT_BODY_URL"):
+            value = getattr(self, name.lower())
+            if value and urlsplit(value).scheme not in ("http", "https"):
+                raise ConfigError(f"{name} must be an http:// or https:// address, not {value!r}.")
 
     @property
     def public_host(self) -> str:
@@ -139,6 +185,21 @@ def _flag(env, name: str, default: bool) -> bool:
     if raw in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"{name} must be 1 or 0 (true or false), not {raw!r}.")
+
+
+def _enforcement_body(env, defaults: Settings) -> dict[str, str]:
+    """The enforcement body's name and contact; another body's name brings none of the default body's contact."""
+    own = bool(env.get("ENFORCEMENT_BODY_NAME"))
+    body = {"enforcement_body_name": env.get("ENFORCEMENT_BODY_NAME") or defaults.enforcement_body_name}
+    for field in ("address", "email", "url"):
+        name = f"enforcement_body_{field}"
+        body[name] = env.get(name.upper(), "" if own else getattr(defaults, name))
+    return body
+
+
+def _date(env, name: str, default: date) -> date:
+    """A calendar day (YYYY-MM-DD) from the environment; the default when it is unset or empty."""
+    return _parsed(env, name, default, date.fromisoformat, "a date like 2026-12-05")
 
 
 def _int(env, name: str, default: int) -> int:

@@ -32,7 +32,7 @@ def _berlin(day: date, hour: int, minute: int) -> datetime:
 
 ROLES = [
     ("ehrenamt", "Ehrenamtlich engagiert", "Volunteer"),
-    ("ortsbuergermeister", "Ortsbürgermeister/in", "Honorary mayor"),
+    ("ortsbuergermeister", "Ortsbürgermeisterin oder Ortsbürgermeister", "Honorary mayor"),
     ("verwaltung", "Kommunalverwaltung", "Local administration"),
     ("verein", "Vereinsvorstand", "Association board"),
     ("andere", "Andere", "Other"),
@@ -62,6 +62,7 @@ def load_demo(sessions: sessionmaker[Session], today: date | None = None) -> boo
             contact_email="veranstaltungen@stiftung-engagement.example",
             website_url="https://stiftung-engagement.example",
             privacy_policy_url="https://stiftung-engagement.example/datenschutz",
+            imprint_url="https://stiftung-engagement.example/impressum",
             allowed_origins=["http://127.0.0.1:8080", "http://localhost:8080"],
         )
         district = Organiser(
@@ -70,6 +71,7 @@ def load_demo(sessions: sessionmaker[Session], today: date | None = None) -> boo
             contact_email="ehrenamt@trier-saarburg.example",
             website_url="https://trier-saarburg.example",
             privacy_policy_url="https://trier-saarburg.example/datenschutz",
+            imprint_url="https://trier-saarburg.example/impressum",
             allowed_origins=["http://127.0.0.1:8080", "http://localhost:8080"],
         )
         series = Series(

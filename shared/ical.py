@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Iterable
+from urllib.parse import urlencode
 
 from icalendar import Calendar, Event, vDuration
 
@@ -12,7 +13,7 @@ from shared.containment import showable
 from shared.i18n import N_, translate
 from shared.links import seminar_page_url
 from shared.models import Seminar, SeminarFormat, SeminarStatus
-from shared.times import local
+from shared.times import as_utc, local
 
 PRODID = "-//Seminare//Seminaranmeldung//DE"
 REFRESH_INTERVAL = timedelta(hours=1)
@@ -64,20 +65,33 @@ def seminar_event(seminar: Seminar, settings: Settings, join_url: str | None = N
 
 def google_calendar_url(seminar: Seminar, settings: Settings) -> str:
     """A link that opens Google Calendar with the seminar filled in (no join link)."""
-    from urllib.parse import urlencode
-
-    def stamp(moment):
-        return moment.strftime("%Y%m%dT%H%M%SZ")
-
     query = urlencode({
         "action": "TEMPLATE",
         "text": seminar.title,
-        "dates": f"{stamp(seminar.starts_at)}/{stamp(seminar.ends_at)}",
+        "dates": f"{_utc_stamp(seminar.starts_at)}/{_utc_stamp(seminar.ends_at)}",
         "ctz": seminar.timezone,
         "details": seminar_page_url(settings, seminar.id),
         "location": _location(seminar, None) or "",
     })
     return f"https://calendar.google.com/calendar/render?{query}"
+
+
+def outlook_calendar_url(seminar: Seminar, settings: Settings) -> str:
+    """A link that opens Outlook on the web with the seminar filled in as a new event (no join link)."""
+    query = urlencode({
+        "path": "/calendar/action/compose",
+        "rru": "addevent",
+        "subject": seminar.title,
+        "startdt": as_utc(seminar.starts_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "enddt": as_utc(seminar.ends_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "body": seminar_page_url(settings, seminar.id),
+        "location": _location(seminar, None) or "",
+    })
+    return f"https://outlook.live.com/calendar/0/deeplink/compose?{query}"
+
+
+def _utc_stamp(moment) -> str:
+    return as_utc(moment).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _location(seminar: Seminar, join_url: str | None) -> str | None:

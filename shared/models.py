@@ -162,6 +162,8 @@ class Organiser(Timestamps, Base):
     contact_email: Mapped[str] = mapped_column(String(254))
     website_url: Mapped[Optional[str]] = mapped_column(String(500))
     privacy_policy_url: Mapped[str] = mapped_column(String(500))
+    # The organiser's Impressum, linked beside the privacy policy on its pages and in its mails.
+    imprint_url: Mapped[Optional[str]] = mapped_column(String(500))
     # Partner origins (scheme://host[:port]) allowed to embed this organiser's forms.
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     retention_days: Mapped[int] = mapped_column(Integer, default=30)

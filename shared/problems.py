@@ -75,8 +75,12 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         N_("Diese Person hat ihre E-Mail-Adresse noch nicht bestätigt."),
     ),
     "nothing_to_resend": (
-        N_("Keine Mail zu senden"),
-        N_("Für eine stornierte oder abgelaufene Anmeldung gibt es keine Mail zu wiederholen."),
+        N_("Keine E-Mail zu senden"),
+        N_("Für eine abgemeldete oder verfallene Anmeldung gibt es keine E-Mail zu wiederholen."),
+    ),
+    "resend_too_soon": (
+        N_("Bitte noch etwas warten"),
+        N_("Die E-Mail ist gerade erst gesendet worden. Manche E-Mails brauchen einige Minuten. Schauen Sie bitte auch im Spam-Ordner nach."),
     ),
     "webhook_url_not_allowed": (
         N_("Adresse nicht erlaubt"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from shared.i18n import N_, translate
+from shared.i18n import N_, translate, translate_plural
 
 UTC = timezone.utc
 # Every moment the services take in lies in [EARLIEST, LATEST): wide enough for any
@@ -73,6 +73,11 @@ def format_date(moment: datetime, zone: str, language: str = "de") -> str:
     return format_day(local(moment, zone), language)
 
 
+def weekday_name(moment: datetime, zone: str, language: str = "de") -> str:
+    """The weekday of an instant in the named zone, e.g. 'Mittwoch'."""
+    return translate(language, _WEEKDAYS[local(moment, zone).weekday()])
+
+
 def format_day(day: date, language: str = "de") -> str:
     """Write a calendar day the way people read it, e.g. 'Wednesday, 9 December 2026'."""
     return translate(
@@ -80,6 +85,28 @@ def format_day(day: date, language: str = "de") -> str:
         weekday=translate(language, _WEEKDAYS[day.weekday()]), day=day.day,
         month=translate(language, _MONTHS[day.month - 1]), year=day.year,
     )
+
+
+def format_moment(moment: datetime, zone: str, language: str = "de") -> str:
+    """Write one instant with its date, e.g. 'Mittwoch, 9. Dezember 2026, 13:30 Uhr'."""
+    # Translators: an instant, e.g. the start of a seminar in a mail subject; date is e.g. "Mittwoch, 9. Dezember 2026".
+    return translate(language, "%(date)s, %(time)s Uhr",
+                     date=format_date(moment, zone, language), time=f"{local(moment, zone):%H:%M}")
+
+
+def format_lead_times(minutes: list[int], language: str = "de") -> str:
+    """Times before an event in words, e.g. [1440, 60] -> '1 Tag und 1 Stunde'."""
+    parts = []
+    for amount in sorted(minutes, reverse=True):
+        if amount % 1440 == 0:
+            parts.append(translate_plural(language, "%(count)s Tag", "%(count)s Tage", amount // 1440))
+        elif amount % 60 == 0:
+            parts.append(translate_plural(language, "%(count)s Stunde", "%(count)s Stunden", amount // 60))
+        else:
+            parts.append(translate_plural(language, "%(count)s Minute", "%(count)s Minuten", amount))
+    if len(parts) < 2:
+        return "".join(parts)
+    return translate(language, "%(first)s und %(last)s", first=", ".join(parts[:-1]), last=parts[-1])
 
 
 def format_time_range(starts_at: datetime, ends_at: datetime, zone: str, language: str = "de") -> str:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from itsdangerous import BadSignature, TimestampSigner, URLSafeSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeSerializer, URLSafeTimedSerializer
 
 # A token for one purpose can never be replayed for another.
 REGISTRATION_PAGE = "registration-page"
 PERSONAL_FEED = "personal-feed"
+# The page after registering: it names the address the mail went to and can send it again.
+REGISTERED_PAGE = "registered-page"
 
 
 def make_token(secret_key: str, purpose: str, object_id: int, nonce: str) -> str:
@@ -30,6 +32,24 @@ def read_token(secret_key: str, purpose: str, token: str) -> tuple[int, str] | N
     ):
         return None
     return payload[0], payload[1]
+
+
+def make_timed_token(secret_key: str, purpose: str, object_id: int, nonce: str) -> str:
+    """Like ``make_token``, with the time it was made signed in (``read_timed_token`` returns it)."""
+    return URLSafeTimedSerializer(secret_key, salt=purpose).dumps([object_id, nonce])
+
+
+def read_timed_token(secret_key: str, purpose: str, token: str, max_age: int) -> tuple[int, str, datetime] | None:
+    """Return (object_id, nonce, made at) of a valid token at most ``max_age`` seconds old, or None."""
+    try:
+        payload, made_at = URLSafeTimedSerializer(secret_key, salt=purpose).loads(
+            token, max_age=max_age, return_timestamp=True)
+    except BadSignature:
+        return None
+    if not (isinstance(payload, list) and len(payload) == 2 and isinstance(payload[0], int)
+            and isinstance(payload[1], str)):
+        return None
+    return payload[0], payload[1], made_at
 
 
 FORM = "registration-form"

@@ -12,18 +12,21 @@ from shared.db import read_session, write_transaction
 from shared.demo import common_questions
 from shared.links import participant_page_url
 from shared.models import Question, QuestionKind, Registration, SeminarFormat
-from tests.browser import axe_violations, describe_violations, horizontal_overflow, tab_to
+from shared.tokens import REGISTERED_PAGE, make_timed_token
+from tests.browser import axe_violations, describe_violations, horizontal_overflow, open_page, tab_to
 from tests.factories import make_organiser, make_seminar, make_series
 
 LABELS = {
     "de": {"name": "Name", "email": "E-Mail-Adresse", "organisation": "Organisation oder Gemeinde",
-           "first_role": "Ehrenamtlich engagiert", "second_role": "Ortsbürgermeister/in", "topic": "Förderung",
+           "first_role": "Ehrenamtlich engagiert", "second_role": "Ortsbürgermeisterin oder Ortsbürgermeister", "topic": "Förderung",
            "notes": "Anmerkungen (optional)", "recording": "Eine Aufzeichnung ist in Ordnung",
-           "submit": "Verbindlich anmelden", "thanks": "Vielen Dank!"},
+           "submit": "Verbindlich anmelden", "thanks": "Fast geschafft: Bitte bestätigen Sie Ihre Anmeldung",
+           "resend": "E-Mail erneut senden", "too_soon": "Die E-Mail ist gerade erst gesendet worden."},
     "en": {"name": "Name", "email": "Email address", "organisation": "Organisation or municipality",
            "first_role": "Volunteer", "second_role": "Honorary mayor", "topic": "Funding",
            "notes": "Notes (optional)", "recording": "Recording is fine",
-           "submit": "Register", "thanks": "Thank you!"},
+           "submit": "Register", "thanks": "Almost done: please confirm your registration",
+           "resend": "Send the email again", "too_soon": "The email has only just been sent."},
 }
 CONSENT_START = {"de": "Ich stimme zu", "en": "I agree"}
 # The smallest contrast WCAG 1.4.11 asks of a focus indicator against what surrounds it.
@@ -73,27 +76,39 @@ def stored_registrations(runtime) -> list[Registration]:
         return session.scalars(select(Registration)).all()
 
 
-@pytest.mark.parametrize("page", ["desktop", "mobile"], indirect=True)
+@pytest.mark.parametrize("viewport, scheme", [("desktop", "light"), ("mobile", "light"), ("mobile", "dark")])
 @pytest.mark.parametrize("language", ["de", "en"])
-def test_public_pages_have_no_serious_accessibility_violations(runtime, live_app, live_settings, page, language):
+def test_public_pages_have_no_serious_accessibility_violations(runtime, live_app, live_settings, browser, viewport,
+                                                              scheme, language):
     seminar_id = demo_seminar(runtime)
     own_page = participant_url(runtime, live_settings, seminar_id, language)
+    with read_session(runtime.sessions) as session:
+        registration = session.scalars(select(Registration)).one()
+        token = make_timed_token(live_settings.secret_key, REGISTERED_PAGE, registration.id, registration.token_nonce)
+    with write_transaction(runtime.sessions) as session:
+        full_id = make_seminar(session, title="Ausgebucht", capacity=1, seats_taken=1).id
     pages = {
         "start page": f"{live_app.url}/?lang={language}",
         "seminar page with form": f"{live_app.url}/events/{seminar_id}?lang={language}",
+        "full seminar, waiting list": f"{live_app.url}/events/{full_id}?lang={language}",
         "registered page": f"{live_app.url}/events/{seminar_id}/registered?status=pending&lang={language}",
+        "registered page naming the address": f"{live_app.url}/events/{seminar_id}/registered?status=pending"
+                                              f"&lang={language}&t={token}",
         "participant page": f"{own_page}?lang={language}",
         "cancel page": f"{own_page}/cancel?lang={language}",
         "error page": f"{live_app.url}/r/no-such-token?lang={language}",
     }
     problems = []
-    for name, url in pages.items():
-        page.goto(url)
-        problems.append(describe_violations(axe_violations(page), where=f"{name}: "))
-        if page.locator("html").get_attribute("lang") != language:
-            problems.append(f"{name}: <html lang> is not {language}")
-        if (overflow := horizontal_overflow(page)) > 0:
-            problems.append(f"{name}: {overflow} px wider than the screen")
+    with open_page(browser, viewport, color_scheme=scheme) as page:
+        for name, url in pages.items():
+            page.goto(url)
+            # Open menus (the participant page's calendar menu): what they hold is checked too.
+            page.evaluate("() => document.querySelectorAll('details').forEach(menu => { menu.open = true; })")
+            problems.append(describe_violations(axe_violations(page), where=f"{name}: "))
+            if page.locator("html").get_attribute("lang") != language:
+                problems.append(f"{name}: <html lang> is not {language}")
+            if (overflow := horizontal_overflow(page)) > 0:
+                problems.append(f"{name}: {overflow} px wider than the screen")
     problems = [problem for problem in problems if problem]
     assert not problems, "\n".join(problems)
 
@@ -145,6 +160,11 @@ def test_form_can_be_filled_and_sent_with_the_keyboard_alone(runtime, live_app, 
 
     page.wait_for_url(f"**/events/{seminar_id}/registered?*")
     assert page.get_by_role("heading", level=1).inner_text() == labels["thanks"]
+    assert page.get_by_text("erika@example.org").is_visible()
+    # Sending the mail again works from the keyboard too; right after the first one it asks to wait.
+    tab_to(page, page.get_by_role("button", name=labels["resend"]))
+    page.keyboard.press("Enter")
+    page.get_by_text(labels["too_soon"]).wait_for()
     [registration] = stored_registrations(runtime)
     assert (registration.name, registration.email, registration.language) == (
         "Erika Mustermann", "erika@example.org", language)
@@ -252,6 +272,8 @@ def test_keyboard_focus_is_clearly_visible(runtime, live_app, live_settings, pag
     own_page = participant_url(runtime, live_settings, seminar_id, "de")
     for url, at_least in ((f"{live_app.url}/events/{seminar_id}?lang=de", 12), (f"{own_page}?lang=de", 10)):
         page.goto(url)
+        # Open menus (the calendar menu of the participant page), so that their links are walked too.
+        page.evaluate("() => document.querySelectorAll('details').forEach(menu => { menu.open = true; })")
         focused, problems = focus_problems(page)
         assert focused >= at_least, f"only {focused} elements of {url} took the focus"
         assert not problems, "\n".join(problems)

@@ -170,7 +170,7 @@ def test_iframe_form_post_registers_and_the_result_page_says_what_comes_next(cli
     assert response.status_code == 302
     assert response.headers["Location"].startswith(f"/embed/events/{world.seminar}/registered?status=pending")
     result = client.get(response.headers["Location"])
-    assert "Please confirm your email address" in result.get_data(as_text=True)
+    assert "Almost done: please confirm your registration" in result.get_data(as_text=True)
     assert "frame.js" in result.get_data(as_text=True)
     assert [(r.email, r.status, r.language) for r in registrations(runtime)] == [
         ("erika@example.org", RegistrationStatus.PENDING, "en")]

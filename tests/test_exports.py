@@ -19,7 +19,7 @@ from tests.factories import berlin, make_organiser, make_registration, make_semi
 S = RegistrationStatus
 FORMULA_NAME = '=HYPERLINK("http://x","y")'
 CONSENT = "2026-11-de-en-1"
-ROLE_OPTIONS = [{"value": "mayor", "label_de": "Ortsbürgermeister/in", "label_en": "Mayor"},
+ROLE_OPTIONS = [{"value": "mayor", "label_de": "Ortsbürgermeisterin oder Ortsbürgermeister", "label_en": "Mayor"},
                 {"value": "volunteer", "label_de": "Ehrenamtlich", "label_en": "Volunteer"}]
 TOPIC_OPTIONS = [{"value": "youth", "label_de": "Jugend", "label_en": "Youth"},
                  {"value": "funding", "label_de": "Förderung", "label_en": "Funding"}]
@@ -163,7 +163,7 @@ def test_choices_are_joined_with_option_labels_in_the_export_language(runtime, s
     add_people(runtime, seminar["seminar_id"], ("Jürgen Groß", berlin(2026, 11, 21, 13, 30), {
         "n": "juergen", "answers": {"role": "mayor", "topics": ["funding", "youth"], "recording": True}}))
     german = csv_rows(runtime, **seminar)
-    assert german[1][3:6] == ["Ortsbürgermeister/in", "Förderung, Jugend", "Ja"]
+    assert german[1][3:6] == ["Ortsbürgermeisterin oder Ortsbürgermeister", "Förderung, Jugend", "Ja"]
     english = csv_rows(runtime, language="en", **seminar)
     assert english[0][:6] == ["Status", "Name", "Email", "Role", "Topics", "Recording is fine"]
     assert english[1][0] == "confirmed" and english[1][3:6] == ["Mayor", "Funding, Youth", "Yes"]
@@ -178,7 +178,7 @@ def test_status_filter_keeps_only_the_chosen_statuses(runtime, seminar):
                ("Dora", start + timedelta(minutes=3), {"status": S.PENDING}))
     everyone = csv_rows(runtime, **seminar)[1:]
     assert [(row[0], row[1]) for row in everyone] == [
-        ("bestätigt", "Anna"), ("Warteliste", "Bert"), ("storniert", "Cleo"), ("unbestätigt", "Dora")]
+        ("bestätigt", "Anna"), ("Warteliste", "Bert"), ("abgemeldet", "Cleo"), ("unbestätigt", "Dora")]
     chosen = csv_rows(runtime, statuses={S.CONFIRMED, S.WAITLISTED}, language="en", **seminar)[1:]
     assert [(row[0], row[1]) for row in chosen] == [("confirmed", "Anna"), ("waiting list", "Bert")]
 
@@ -204,7 +204,7 @@ def test_series_export_unites_questions_by_key_in_order_of_start_and_registratio
     assert rows[0][:7] == ["Status", "Name", "E-Mail", "Seminar", "Beginn", "Aufzeichnung ist ok", "Rolle"]
     assert [row[1:7] for row in rows[1:]] == [
         ["Bert", "bert@example.org", "Teil 1", "02.12.2026 13:30", "", ""],
-        ["Cleo", "cleo@example.org", "Teil 1", "02.12.2026 13:30", "", "Ortsbürgermeister/in"],
+        ["Cleo", "cleo@example.org", "Teil 1", "02.12.2026 13:30", "", "Ortsbürgermeisterin oder Ortsbürgermeister"],
         ["Anna", "anna@example.org", "Teil 2", "09.12.2026 13:30", "Nein", "Ehrenamtlich"],
     ]
 

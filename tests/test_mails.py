@@ -186,6 +186,40 @@ def test_each_kind_in_each_language(smtp_runtime, smtp_server, kind, language):
         assert event["STATUS"] == "CANCELLED" and seminar.sequence == 1
 
 
+
+@sqlite_only
+@pytest.mark.parametrize("language, sender, imprint, privacy", [
+    ("de", "Diese E-Mail kommt von Stiftung Mitarbeit.", "Impressum", "Datenschutz"),
+    ("en", "This email comes from Stiftung Mitarbeit.", "Legal notice", "Data protection"),
+])
+def test_every_mail_names_its_sender_with_the_organisers_impressum_and_privacy_policy(
+        smtp_runtime, smtp_server, language, sender, imprint, privacy):
+    seminar_id = add_seminar(smtp_runtime, organiser_fields={
+        "name": "Stiftung Mitarbeit", "contact_email": "team@mitarbeit.example",
+        "imprint_url": "https://mitarbeit.example/impressum", "privacy_policy_url": "https://mitarbeit.example/datenschutz"})
+    registration_id = add_participant(smtp_runtime, seminar_id, language=language)
+
+    text, html = texts(send(smtp_runtime, smtp_server, add_mail(smtp_runtime, registration_id, NotificationKind.CONFIRMED)))
+
+    assert text.replace("\r\n", "\n").rstrip().endswith(f"{sender}\n{imprint}: https://mitarbeit.example/impressum\n"
+                                  f"{privacy}: https://mitarbeit.example/datenschutz")
+    assert sender in html
+    assert f'<a href="https://mitarbeit.example/impressum" style="color:#0b5cad;">{imprint}</a>' in html
+    assert f'<a href="https://mitarbeit.example/datenschutz" style="color:#0b5cad;">{privacy}</a>' in html
+    assert "Veranstalter" not in text + html
+
+
+@sqlite_only
+def test_a_mail_of_an_organiser_without_impressum_links_only_its_privacy_policy(smtp_runtime, smtp_server):
+    seminar_id = add_seminar(smtp_runtime)
+    registration_id = add_participant(smtp_runtime, seminar_id)
+
+    text, html = texts(send(smtp_runtime, smtp_server, add_mail(smtp_runtime, registration_id, NotificationKind.CONFIRMED)))
+
+    assert text.replace("\r\n", "\n").rstrip().endswith("Diese E-Mail kommt von Stiftung Mitarbeit.\n"
+                                  "Datenschutz: https://organiser.example/datenschutz")
+    assert "Impressum" not in text + html
+
 @sqlite_only
 @pytest.mark.parametrize("zone, month, local_name, offset_hours", [
     ("Europe/Berlin", 7, "13:30–15:00 Uhr (Europe/Berlin, MESZ)", 2),

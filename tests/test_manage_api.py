@@ -191,6 +191,8 @@ def valid_body(method: str, url: str) -> dict | None:
     """A body the route would accept, so that only the owner check can refuse it."""
     if url.endswith("/move"):
         return {"starts_at": berlin(2032, 1, 7, 13, 30).isoformat()}
+    if url.endswith(("/repeat", "/repeat/preview")):
+        return {"every": "week", "count": 2}
     if method == "PATCH" and "/webhooks/" in url:
         return {"description": "Übernommen"}
     if method == "PATCH":
@@ -283,6 +285,23 @@ def test_partner_origins_are_validated(client, ours):
         assert bad.status_code == 422 and bad.json["errors"]["allowed_origins"], origin
     assert client.get(f"{MANAGE}/organiser", headers=ours.auth()).json["allowed_origins"] == ["https://www.kreis.example"]
 
+
+
+def test_the_impressum_address_is_validated_in_both_languages(client, ours):
+    good = client.patch(f"{MANAGE}/organiser", json={"imprint_url": "https://www.kreis.example/impressum"},
+                        headers=ours.auth())
+    german = client.patch(f"{MANAGE}/organiser", json={"imprint_url": "www.kreis.example/impressum"},
+                          headers=ours.auth())
+    english = client.patch(f"{MANAGE}/organiser", json={"imprint_url": "javascript:alert(1)"},
+                           headers={**ours.auth(), "Accept-Language": "en"})
+    assert good.status_code == 200 and good.json["imprint_url"] == "https://www.kreis.example/impressum"
+    assert german.status_code == english.status_code == 422
+    assert german.mimetype == english.mimetype == "application/problem+json"
+    assert german.json["errors"]["imprint_url"] == ["Bitte geben Sie eine Adresse mit https:// an."]
+    assert english.json["errors"]["imprint_url"] == ["Please enter an address with https://."]
+    assert client.get(f"{MANAGE}/organiser", headers=ours.auth()).json["imprint_url"] == (
+        "https://www.kreis.example/impressum")
+    assert client.patch(f"{MANAGE}/organiser", json={"imprint_url": None}, headers=ours.auth()).json["imprint_url"] is None
 
 # --- registrations -------------------------------------------------------------------------
 

@@ -134,10 +134,10 @@ def test_on_a_phone_the_seminar_page_fits_and_unregistering_asks_first(live_app,
         page.get_by_label("Nachricht an Anna Alt").fill("Wir haben Ihre Anmeldung doppelt erhalten.")
         page.get_by_role("button", name="Ja, Anna Alt abmelden").click()
         page.wait_for_url(re.compile(r".*#attendees$"))
-        assert page.get_by_text("Die Person ist abgemeldet und bekommt eine Bestätigung per Mail.").is_visible()
+        assert page.get_by_text("Die Person ist abgemeldet und bekommt eine Bestätigung per E-Mail.").is_visible()
         # Bernd waited for the seat and now has it.
         statuses = page.locator("#attendee-caption").locator("xpath=..").locator("tbody td:first-child").all_inner_texts()
-        assert statuses == ["storniert", "bestätigt"]
+        assert statuses == ["abgemeldet", "bestätigt"]
         problems = [problem for problem in problems if problem]
         assert not problems, "\n".join(problems)
 
@@ -163,6 +163,6 @@ def test_on_a_phone_in_dark_mode_moving_a_seminar_shows_old_and_new_before_it_te
         page.get_by_role("button", name="Ja, speichern und benachrichtigen").click()
 
         page.wait_for_url(re.compile(rf".*/seminars/{seminar_with_attendees}$"))
-        assert page.get_by_text("Gespeichert. 2 Mails an Teilnehmende werden gesendet.").is_visible()
+        assert page.get_by_text("Gespeichert. 2 E-Mails an Teilnehmende werden gesendet.").is_visible()
         assert page.get_by_text("Mittwoch, 10. Dezember 2036").first.is_visible()
         assert not problems, problems

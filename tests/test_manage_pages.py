@@ -485,7 +485,7 @@ def test_moving_a_seminar_asks_first_with_old_and_new_then_tells_participants_an
     assert re.search(r"<dt>Zeit</dt>\s*<dd>bisher: Mittwoch, 3\. Dezember 2036, 13:30–15:00 Uhr[^<]*<br>"
                      r"<strong>neu: Mittwoch, 17\. Dezember 2036, 10:00–11:30 Uhr", page)
     assert old_link in page and "https://meet.example/neu" in page
-    assert "2 angemeldete und wartende Personen bekommen eine Mail, die Bisher und Neu nennt." in page
+    assert "2 angemeldete und wartende Personen bekommen eine E-Mail, die Bisher und Neu nennt." in page
     assert 'name="move_date" value="2036-12-17"' in page and 'name="confirmed" value="1"' in page
     with read_session(runtime.sessions) as session:
         assert session.get(Seminar, world.seminar).starts_at == old_start  # asking changes nothing
@@ -494,7 +494,7 @@ def test_moving_a_seminar_asks_first_with_old_and_new_then_tells_participants_an
     response = post(client, seminar_path(world, "/move"), **MOVE_FORM, confirmed="1", message="Der Saal wird renoviert.")
 
     assert response.status_code == 302
-    assert "Gespeichert. 2 Mails an Teilnehmende werden gesendet." in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Gespeichert. 2 E-Mails an Teilnehmende werden gesendet." in client.get(response.headers["Location"]).get_data(as_text=True)
     with read_session(runtime.sessions) as session:
         seminar = session.get(Seminar, world.seminar)
         assert (seminar.starts_at, seminar.ends_at) == (berlin(2036, 12, 17, 10), berlin(2036, 12, 17, 11, 30))
@@ -763,6 +763,27 @@ def test_admin_changes_settings_and_a_wrong_partner_origin_is_refused(client, ru
             "Stiftung Engagement", 60, 3, None)
 
 
+
+def test_admin_names_the_impressum_and_a_wrong_address_is_refused(client, runtime, world):
+    log_in(client, world.admin)
+    fields = dict(name="Stiftung Engagement", contact_email="team@stiftung.example",
+                  privacy_policy_url="https://stiftung.example/datenschutz", website_url="", retention_days="30",
+                  retention_days_cancelled="7", allowed_origins="")
+
+    saved = post(client, "/manage/stiftung/settings", imprint_url=" https://stiftung.example/impressum ", **fields)
+    form = client.get("/manage/stiftung/settings").get_data(as_text=True)
+    refused = post(client, "/manage/stiftung/settings?lang=en", imprint_url="stiftung.example/impressum", **fields)
+    emptied = post(client, "/manage/stiftung/settings", imprint_url="", **fields)
+
+    assert saved.status_code == 302
+    assert 'name="imprint_url"' in form and 'value="https://stiftung.example/impressum"' in form
+    assert "Adresse des Impressums" in form
+    assert refused.status_code == 422
+    assert re.search(r'id="imprint_url-error">Please enter an address with https://', refused.get_data(as_text=True))
+    assert emptied.status_code == 302
+    with read_session(runtime.sessions) as session:
+        assert session.get(Organiser, world.ours).imprint_url is None
+
 def test_audit_log_shows_who_did_what(client, world):
     log_in(client, world.editor)
     post(client, seminar_path(world, "/cancel"))
@@ -832,3 +853,69 @@ def test_failures_spread_over_many_clients_never_lock_the_owner_out(app, world, 
     newcomer = from_address(app, "203.0.113.5")
     assert log_in(newcomer, world.editor, "geraten-geraten-123").status_code == 200
     assert log_in(newcomer, world.editor).status_code == 429
+
+
+# --- copies -------------------------------------------------------------------------------------
+
+
+def drafts(runtime, organiser_id: int) -> list[Seminar]:
+    with read_session(runtime.sessions) as session:
+        return list(session.scalars(select(Seminar).where(Seminar.organiser_id == organiser_id,
+                                                          Seminar.status == SeminarStatus.DRAFT)
+                                    .order_by(Seminar.starts_at)))
+
+
+def test_duplicating_opens_the_copys_form_and_a_viewer_sees_no_button(client, runtime, world):
+    log_in(client, world.viewer)
+    assert "Duplizieren" not in client.get(seminar_path(world, "")).get_data(as_text=True)
+    assert post(client, seminar_path(world, "/duplicate")).status_code == 403
+    client.post("/manage/logout", data={"csrf_token": csrf(client)})
+
+    log_in(client, world.editor)
+    assert "Duplizieren" in client.get(seminar_path(world, "")).get_data(as_text=True)
+    response = post(client, seminar_path(world, "/duplicate"))
+
+    [copy] = drafts(runtime, world.ours)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/manage/stiftung/seminars/{copy.id}/edit")
+    form = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Die Kopie ist als Entwurf angelegt." in form and 'value="Bürgerhaushalt"' in form
+    assert copy.title == "Bürgerhaushalt" and copy.capacity == 1 and copy.series_id == world.series
+
+
+def test_repeating_shows_the_dates_first_then_creates_the_drafts(client, runtime, world):
+    log_in(client, world.editor)
+    form = client.get(seminar_path(world, "/repeat")).get_data(as_text=True)
+    # The seminar is on Wednesday 3 December 2036: the first Wednesday of its month.
+    assert "am ersten Mittwoch im Monat" in form and "am letzten Mittwoch im Monat" in form
+
+    preview = post(client, seminar_path(world, "/repeat"), every="month", week_of_month="1", interval="1", count="3")
+
+    assert preview.status_code == 200
+    page = preview.get_data(as_text=True)
+    assert "3 Termine entstehen:" in page
+    for day in ("Mittwoch, 7. Januar 2037", "Mittwoch, 4. Februar 2037", "Mittwoch, 4. März 2037"):
+        assert f"<li>{day}, 13:30–15:00 Uhr" in page
+    assert drafts(runtime, world.ours) == []
+
+    created = post(client, seminar_path(world, "/repeat"), every="month", week_of_month="1", interval="1", count="3",
+                   confirmed="1")
+
+    assert created.status_code == 302
+    assert "3 Entwürfe sind angelegt." in client.get(created.headers["Location"]).get_data(as_text=True)
+    assert [seminar.starts_at for seminar in drafts(runtime, world.ours)] == [
+        berlin(2037, 1, 7, 13, 30), berlin(2037, 2, 4, 13, 30), berlin(2037, 3, 4, 13, 30)]
+    assert ("seminar.repeated", world.editor) in audit_actions(runtime, world.ours)
+
+
+def test_a_wrong_number_of_dates_is_shown_next_to_its_field(client, runtime, world):
+    log_in(client, world.editor)
+    for count, words in (("", "Dieses Feld ist erforderlich"), ("zwei", "Bitte eine ganze Zahl"),
+                         ("0", "außerhalb des erlaubten Bereichs"),
+                         ("99", "außerhalb des erlaubten Bereichs")):
+        response = post(client, seminar_path(world, "/repeat"), every="week", interval="1", count=count)
+        assert response.status_code == 422, count
+        assert re.search(rf'id="count-error">[^<]*{words}', response.get_data(as_text=True)), count
+    english = post(client, seminar_path(world, "/repeat?lang=en"), every="week", interval="1", count="99")
+    assert re.search(r'id="count-error">This value is out of range.', english.get_data(as_text=True))
+    assert drafts(runtime, world.ours) == []

@@ -59,8 +59,8 @@ def test_texts_are_translated_with_placeholders_plurals_and_contexts():
         "3 Anmeldungen anonymisiert."
     )
     # The same German, two English texts.
-    assert translate_context("en", "account", "Abmelden") == "Log out"
-    assert translator("en").gettext("Abmelden") == "Cancel registration"
+    assert translate_context("en", "window", "Anmeldung") == "Registration window"
+    assert translator("en").gettext("Anmeldung") == "Registration"
     # Any other language reads German.
     assert translate("fr", "Nr. %(number)s", number=2) == "Nr. 2"
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from dataclasses import replace
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -83,8 +87,13 @@ def test_the_html_form_leads_a_registered_address_where_it_leads_a_newcomer(form
         return response.headers["Location"]
 
     first, again, waiting = post("erika@example.org"), post("erika@example.org"), post("nora@example.org")
-    assert first == again == waiting
+    # Each page's link carries a token of its registration: random, signed, without the registration's id.
+    tokens = [parse_qs(urlsplit(location).query)["t"][0] for location in (first, again, waiting)]
+    assert len({re.sub(r"[?&]t=[^&]+", "", location) for location in (first, again, waiting)}) == 1
     assert "status=pending" in first
+    for token in tokens:
+        payload = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+        assert payload[0] == seminar_id and isinstance(payload[1], str) and len(payload) == 2
 
 
 def test_without_double_opt_in_an_address_gets_its_first_answer_again(client, runtime):

@@ -70,7 +70,7 @@ def test_form_post_registers_and_says_what_happens_next(client, runtime):
     })
     assert response.status_code == 302
     result = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Bitte bestätigen Sie Ihre E-Mail-Adresse" in result
+    assert "Fast geschafft: Bitte bestätigen Sie Ihre Anmeldung" in result and "erika@example.org" in result
     assert [(r.email, r.status) for r in registrations(runtime)] == [("erika@example.org", RegistrationStatus.PENDING)]
 
 
@@ -177,7 +177,7 @@ def test_form_asks_the_seminars_questions(client, runtime):
     with write_transaction(runtime.sessions) as session:
         session.add(Question(seminar_id=event_id, key="role", kind=QuestionKind.SINGLE_CHOICE, required=True,
                              label_de="Ihre Rolle", label_en="Your role",
-                             options=[{"value": "mayor", "label_de": "Ortsbürgermeister/in", "label_en": "Mayor"}]))
+                             options=[{"value": "mayor", "label_de": "Ortsbürgermeisterin oder Ortsbürgermeister", "label_en": "Mayor"}]))
     page = client.get(f"/events/{event_id}").get_data(as_text=True)
     assert "<legend>Ihre Rolle" in page and 'name="q-role" value="mayor"' in page
     base = {"form_token": form_token(client, event_id), "name": "Erika", "email": "erika@example.org",
@@ -244,3 +244,36 @@ def test_every_page_of_a_registration_in_english_carries_no_german(client, runti
     for name, page in pages.items():
         assert german_left_in(page) == [], name
         assert german_words_in(page, data=("Ein Seminar für Tests.",)) == set(), name
+
+
+def test_a_full_seminar_says_before_sending_that_the_form_leads_to_the_waiting_list(client, runtime):
+    event_id = seminar_id(runtime, capacity=1, seats_taken=1)
+    page = client.get(f"/events/{event_id}").get_data(as_text=True)
+    assert "Ausgebucht – Sie kommen auf die Warteliste." in page
+    assert '<button type="submit">Auf die Warteliste</button>' in page and "Verbindlich anmelden" not in page
+    english = client.get(f"/events/{event_id}?lang=en").get_data(as_text=True)
+    assert '<button type="submit">Join the waiting list</button>' in english
+    assert client.get(f"/api/v1/events/{event_id}").get_json()["registration"]["waiting_list"] is True
+
+    free = client.get(f"/events/{seminar_id(runtime, capacity=2, seats_taken=1)}").get_data(as_text=True)
+    assert "Freie Plätze: 1" in free and '<button type="submit">Verbindlich anmelden</button>' in free
+    assert "Warteliste." not in free
+
+
+def test_a_closed_registration_says_since_when_and_whom_to_ask(client, runtime):
+    from datetime import timedelta
+
+    from tests.factories import berlin
+    from shared.times import utcnow
+
+    closed_id = seminar_id(runtime, starts_at=utcnow() + timedelta(days=3),
+                           registration_closes_at=berlin(2026, 11, 30, 12, 0))
+    page = client.get(f"/events/{closed_id}").get_data(as_text=True)
+    assert "Die Anmeldung für dieses Seminar ist beendet." in page
+    assert "Sie ist seit Montag, 30. November 2026, 12:00 Uhr geschlossen." in page
+    assert "Fragen? Schreiben Sie an" in page and 'href="mailto:' in page and "<form" not in page.split("<main>")[1]
+
+    later_id = seminar_id(runtime, registration_opens_at=berlin(2036, 1, 5, 9, 0),
+                          starts_at=berlin(2036, 2, 4, 13, 30))
+    english = client.get(f"/events/{later_id}?lang=en").get_data(as_text=True)
+    assert "It opens on Saturday, 5 January 2036, 09:00." in english and "Questions? Write to" in english

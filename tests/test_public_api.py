@@ -202,7 +202,7 @@ def test_public_seminar_shows_seats_left_but_never_the_join_link(client, runtime
     assert response.status_code == 200
     assert response.json["seats_left"] == 19
     assert response.json["registration"] == {
-        "open": True, "reason": None, "opens_at": None, "closes_at": response.json["starts_at"],
+        "open": True, "reason": None, "waiting_list": False, "opens_at": None, "closes_at": response.json["starts_at"],
     }
     assert b"secret-room" not in response.data
     listing = client.get("/api/v1/events")

@@ -221,7 +221,7 @@ def add_questions(runtime, seminar_id):
                      label_de="Organisation", label_en="Organisation"),
             Question(seminar_id=seminar_id, position=2, key="role", kind=QuestionKind.SINGLE_CHOICE,
                      label_de="Rolle", label_en="Role", required=True,
-                     options=[{"value": "mayor", "label_de": "Ortsbürgermeister/in", "label_en": "Mayor"},
+                     options=[{"value": "mayor", "label_de": "Ortsbürgermeisterin oder Ortsbürgermeister", "label_en": "Mayor"},
                               {"value": "volunteer", "label_de": "Ehrenamtlich", "label_en": "Volunteer"}]),
             Question(seminar_id=seminar_id, position=3, key="topics", kind=QuestionKind.MULTIPLE_CHOICE,
                      label_de="Themen", label_en="Topics",
@@ -260,7 +260,7 @@ def test_question_errors_reach_the_api_client_per_question(settings, runtime):
     client = create_app(settings).test_client()
     public = client.get(f"/api/v1/events/{seminar_id}").json
     assert [q["key"] for q in public["questions"]] == ["organisation", "role", "topics", "notes", "recording"]
-    assert public["questions"][1]["options"][0] == {"value": "mayor", "label_de": "Ortsbürgermeister/in",
+    assert public["questions"][1]["options"][0] == {"value": "mayor", "label_de": "Ortsbürgermeisterin oder Ortsbürgermeister",
                                                      "label_en": "Mayor"}
     response = client.post(f"/api/v1/events/{seminar_id}/registrations",
                            json=person(1, answers={"role": 5, "recording": True}))

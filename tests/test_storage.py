@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import make_engine, make_session_factory, read_session, write_transaction
@@ -20,6 +20,7 @@ from shared.models import (
     Membership,
     Notification,
     NotificationKind,
+    Organiser,
     Question,
     QuestionKind,
     Registration,
@@ -29,6 +30,16 @@ from shared.models import (
 )
 from shared.times import utcnow
 from tests.factories import make_registration, make_seminar
+
+
+def old_schema_organiser(session) -> int:
+    """An organiser row with only the columns every revision since 0006 has; returns its id.
+
+    The ORM writes every column of the model, also those a later migration adds (0013's imprint_url).
+    """
+    values = dict(slug="stiftung", name="Stiftung", contact_email="team@stiftung.example",
+                  privacy_policy_url="https://stiftung.example/datenschutz")
+    return session.execute(insert(Organiser.__table__).values(**values)).inserted_primary_key[0]
 
 
 def test_migrations_create_exactly_the_models(database_url):
@@ -55,7 +66,7 @@ def test_registrations_that_expired_before_0007_get_the_moment_they_lapsed(datab
     engine = make_engine(database_url)
     made_at = datetime(2030, 2, 1, 8, tzinfo=timezone.utc)
     with write_transaction(make_session_factory(engine)) as session:
-        seminar = make_seminar(session)
+        seminar = make_seminar(session, organiser_id=old_schema_organiser(session))
         lapsed = make_registration(session, seminar, RegistrationStatus.EXPIRED, created_at=made_at, expires_at=None)
         cancelled = make_registration(session, seminar, RegistrationStatus.CANCELLED, created_at=made_at)
         ids = lapsed.id, cancelled.id
@@ -80,7 +91,7 @@ def test_an_upgrade_that_rebuilds_tables_keeps_the_rows_pointing_to_them(databas
             "INSERT INTO accounts (id, email, name, password_hash, session_nonce, created_at, updated_at) "
             "VALUES (1, 'anna@stiftung.example', 'Anna', 'hash', 'nonce', :now, :now)"), {"now": now})
     with write_transaction(make_session_factory(engine)) as session:
-        seminar = make_seminar(session)
+        seminar = make_seminar(session, organiser_id=old_schema_organiser(session))
         session.add(Membership(account_id=1, organiser_id=seminar.organiser_id, role=Role.ADMIN))
         session.add(Question(seminar_id=seminar.id, key="role", kind=QuestionKind.SHORT_TEXT, position=0,
                              label_de="Rolle", label_en="Role"))
@@ -92,6 +103,30 @@ def test_an_upgrade_that_rebuilds_tables_keeps_the_rows_pointing_to_them(databas
     engine.dispose()
     assert counted == {"Account": 1, "Membership": 1, "Seminar": 1, "Question": 1, "Registration": 1}
 
+
+
+def test_organisers_from_before_0013_have_no_impressum_and_going_back_keeps_them(database_url):
+    from alembic import command
+
+    config = alembic_config(database_url)
+    command.downgrade(config, "0012")
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO organisers (id, slug, name, contact_email, privacy_policy_url, allowed_origins, "
+            "retention_days, retention_days_cancelled, created_at, updated_at) VALUES (1, 'stiftung', 'Stiftung', "
+            "'team@stiftung.example', 'https://stiftung.example/datenschutz', '[]', 30, 7, :now, :now)"),
+            {"now": "2030-02-01 08:00:00"})
+    command.upgrade(config, "head")
+    with read_session(make_session_factory(engine)) as session:
+        assert session.get(Organiser, 1).imprint_url is None
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE organisers SET imprint_url = 'https://stiftung.example/impressum'"))
+    command.downgrade(config, "0012")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT slug FROM organisers")).scalars().all() == ["stiftung"]
+    command.upgrade(config, "head")
+    engine.dispose()
 
 def test_a_deleted_seminars_id_is_never_given_again(runtime):
     # SQLite gave the highest id plus one, so the newest seminar's id came back after a delete.

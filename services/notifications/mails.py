@@ -20,7 +20,7 @@ from shared.i18n import language_or_default, translate, translator
 from shared.links import participant_page_url, seminar_page_url
 from shared.models import Notification, RegistrationStatus, SeminarFormat, SeminarStatus
 from shared.texts import paragraphs
-from shared.times import format_date, format_when, local, utcnow
+from shared.times import format_moment, format_when, utcnow
 from services.notifications.invitations import FILENAME, Invitation, invitation_for
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "email"
@@ -50,7 +50,6 @@ def mail_context(notification: Notification, settings: Settings) -> dict:
         and seminar.status != SeminarStatus.CANCELLED
         and seminar.format in (SeminarFormat.ONLINE, SeminarFormat.HYBRID)
     )
-    start = local(seminar.starts_at, seminar.timezone)
     return {
         "language": language,
         "name": registration.name,
@@ -62,9 +61,7 @@ def mail_context(notification: Notification, settings: Settings) -> dict:
         "organiser": seminar.organiser,
         "when": format_when(seminar.starts_at, seminar.ends_at, seminar.timezone, language),
         # For subjects: the start alone, e.g. "Mittwoch, 9. Dezember 2026, 13:30 Uhr".
-        # Translators: the start of a seminar in a mail subject; date is e.g. "Mittwoch, 9. Dezember 2026".
-        "starts": translate(language, "%(date)s, %(time)s Uhr",
-                            date=format_date(seminar.starts_at, seminar.timezone, language), time=f"{start:%H:%M}"),
+        "starts": format_moment(seminar.starts_at, seminar.timezone, language),
         "seminar_url": seminar_page_url(settings, seminar.id),
         "participant_url": participant_page_url(settings, registration.id, registration.token_nonce),
         # The join link goes only to confirmed participants, never in a double opt-in mail.

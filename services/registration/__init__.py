@@ -16,6 +16,7 @@ from shared.runtime import make_runtime
 from services.registration.manage.auth import configure_sessions
 from services.registration.web.context import template_helpers
 from services.registration.web.errors import ProblemApi, refusal_response
+from services.registration.web.footer import footer_helpers
 from services.registration.web.json_body import BoundedJSONProvider
 from services.registration.web.limits import install_limits
 from services.registration.web.public_cache import PublicAnswers
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from services.registration.public.api import api as public_api
     from services.registration.public.embed import embed
     from services.registration.public.pages import pages
+    from services.registration.public.statements import statements
     from services.registration.web.origins import install_origin_checks
 
     configure_sessions(app, settings)
@@ -75,8 +77,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(manage_pages)
     app.register_blueprint(health)
     app.register_blueprint(embed)
+    app.register_blueprint(statements)
     app.register_error_handler(Refusal, refusal_response)
     app.context_processor(template_helpers)
+    app.context_processor(footer_helpers)
     # Before the limits: a refused request costs no Redis round trip and no attempt.
     install_request_guard(app)
     install_origin_checks(app)

@@ -4,11 +4,11 @@ from shared.i18n import N_, translate
 
 # Change the version whenever the text or its translation changes, so each registration
 # records what it agreed to.
-CONSENT_VERSION = "2026-11-de-en-1"
+CONSENT_VERSION = "2026-12-de-en-2"
 
 CONSENT_TEXT = N_(
     "Ich stimme zu, dass meine Angaben für die Durchführung dieses Seminars verarbeitet "
-    "werden, wie in der Datenschutzerklärung des Veranstalters beschrieben."
+    "werden, wie in der Datenschutzerklärung der veranstaltenden Organisation beschrieben."
 )
 
 

@@ -1,4 +1,4 @@
-"""An organiser's own settings: name, contact, privacy link, partner websites and retention."""
+"""An organiser's own settings: name, contact, privacy and Impressum links, partner websites and retention."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from services.registration.accounts import audit
 from services.registration.accounts.principals import Principal
 
 # What the settings page shows and an admin may change.
-ORGANISER_SETTINGS = ("name", "contact_email", "website_url", "privacy_policy_url", "allowed_origins", "retention_days",
-                      "retention_days_cancelled")
+ORGANISER_SETTINGS = ("name", "contact_email", "website_url", "privacy_policy_url", "imprint_url", "allowed_origins",
+                      "retention_days", "retention_days_cancelled")
 
 
 def get_organiser(runtime: Runtime, by: Principal) -> Organiser:

@@ -13,7 +13,7 @@ from shared.links import seminar_page_url
 from shared.models import PUBLIC_STATUSES, Organiser, Seminar, Series, is_row_id
 from shared.times import utcnow
 from services.registration.domain.questions import public_question
-from services.registration.domain.registration_window import closed_reason
+from services.registration.domain.registration_window import closed_reason, joins_waiting_list
 
 
 def find_public_seminar(session: Session, seminar_id: int) -> Seminar | None:
@@ -74,6 +74,7 @@ def public_view(seminar: Seminar, settings: Settings, now: datetime | None = Non
         "registration": {
             "open": reason is None,
             "reason": reason.code if reason else None,
+            "waiting_list": joins_waiting_list(seminar, now),
             "opens_at": seminar.registration_opens_at,
             "closes_at": seminar.closes_at,
         },

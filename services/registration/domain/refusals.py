@@ -117,6 +117,12 @@ class NothingToResend(Refusal):
     code, status = "nothing_to_resend", 409
 
 
+class ResendTooSoon(Refusal):
+    """The participant's mail was sent moments ago, or sent again often enough already."""
+
+    code, status = "resend_too_soon", 429
+
+
 class WebhookUrlNotAllowed(Refusal):
     """A webhook URL that is not https or leads to this machine or a private network."""
 

@@ -38,3 +38,8 @@ def closed_reason(seminar: Seminar, now: datetime | None = None) -> type[Refusal
     if reason is None and seminar.seats_left == 0 and not seminar.waitlist_enabled:
         return SeminarFull
     return reason
+
+
+def joins_waiting_list(seminar: Seminar, now: datetime | None = None) -> bool:
+    """Whether a registration now would go onto the waiting list: open, but no seat left."""
+    return closed_reason(seminar, now) is None and seminar.seats_left == 0

@@ -19,6 +19,7 @@ from services.registration.domain.data_requests import erase_person as erase_per
 from services.registration.domain.organisers import get_organiser, update_organiser
 from services.registration.domain.registrations import cancel_registration as cancel_for_participant
 from services.registration.domain.seminar_changes import cancel_seminar, move_seminar
+from services.registration.domain.seminar_copies import duplicate_seminar, preview_repeat, repeat_seminar
 from services.registration.domain.seminars import (
     create_seminar,
     delete_seminar,
@@ -42,11 +43,13 @@ from services.registration.manage.schemas import (
     RegistrationOutput,
     RegistrationPage,
     RegistrationQuery,
+    RepeatPreview,
     SeminarInput,
     SeminarList,
     SeminarMove,
     SeminarOutput,
     SeminarPatch,
+    SeminarRepeat,
     SeriesInput,
     SeriesOutput,
     SeriesPatch,
@@ -74,7 +77,7 @@ from services.registration.web.json_body import Blueprint
 
 manage_api = Blueprint(
     "manage_api", __name__, url_prefix="/api/v1/manage",
-    description="Seminare verwalten (Bearer-Token eines Veranstalters)",
+    description="Seminare verwalten (Bearer-Token einer Organisation)",
 )
 VIEW, EDIT, ADMIN = Role.VIEWER, Role.EDITOR, Role.ADMIN
 BEARER = [{"bearerAuth": []}]
@@ -195,6 +198,34 @@ class SeminarItem(MethodView):
     def delete(self, event_id, by):
         """Delete a seminar without registrations (one with registrations must be cancelled)."""
         delete_seminar(current_runtime(), by, event_id)
+
+
+@manage_api.route(f"/events/<{ID}:event_id>/duplicate", methods=["POST"])
+@requires(EDIT)
+@manage_api.response(201, SeminarOutput)
+def duplicate(event_id, by):
+    """Copy a seminar as a draft with all its rules and questions (no registrations)."""
+    return one_seminar_view(by, duplicate_seminar(current_runtime(), by, event_id))
+
+
+@manage_api.route(f"/events/<{ID}:event_id>/repeat/preview", methods=["POST"])
+@requires(EDIT)
+@manage_api.arguments(SeminarRepeat)
+@manage_api.response(200, RepeatPreview)
+def repeat_preview(data, event_id, by):
+    """The dates ``repeat`` would create with this rhythm, at the seminar's local time; nothing is created."""
+    dates = preview_repeat(current_runtime(), by, event_id, data)
+    return {"dates": [{"starts_at": starts_at, "ends_at": ends_at} for starts_at, ends_at in dates]}
+
+
+@manage_api.route(f"/events/<{ID}:event_id>/repeat", methods=["POST"])
+@requires(EDIT)
+@manage_api.arguments(SeminarRepeat)
+@manage_api.response(201, SeminarOutput(many=True))
+def repeat(data, event_id, by):
+    """Create drafts like the seminar on repeating dates (weekly or monthly), DST-correct; answers the drafts."""
+    ids = repeat_seminar(current_runtime(), by, event_id, data)
+    return [one_seminar_view(by, seminar_id) for seminar_id in ids]
 
 
 @manage_api.route(f"/events/<{ID}:event_id>/publish", methods=["POST"])

@@ -68,7 +68,7 @@ STATUS_LABELS = {
     RegistrationStatus.PENDING: NC_("registration status", "unbestätigt"),
     RegistrationStatus.CONFIRMED: NC_("registration status", "bestätigt"),
     RegistrationStatus.WAITLISTED: NC_("registration status", "Warteliste"),
-    RegistrationStatus.CANCELLED: NC_("registration status", "storniert"),
+    RegistrationStatus.CANCELLED: NC_("registration status", "abgemeldet"),
     RegistrationStatus.EXPIRED: NC_("registration status", "abgelaufen"),
 }
 HEADERS = {

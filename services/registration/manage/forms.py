@@ -18,7 +18,7 @@ from marshmallow import Schema, ValidationError
 from shared.i18n import N_
 from shared.problems import FIELD_MESSAGES, PROBLEMS, field_message, problem_text
 from shared.times import from_local, local
-from services.registration.manage.schemas import OrganiserInput, SeminarInput, SeminarMove, WebhookInput
+from services.registration.manage.schemas import OrganiserInput, SeminarInput, SeminarMove, SeminarRepeat, WebhookInput
 from services.registration.web.context import page_language, page_text
 
 ZONES = frozenset(available_timezones())
@@ -261,6 +261,16 @@ def present_move_values(seminar) -> dict:
     return {"move_" + name: values[name] for name in names}
 
 
+def repeat_input(form) -> dict:
+    """The repeat form as SeminarRepeat's data."""
+    problems: dict = {}
+    raw = {"every": form.get("every", ""),
+           "count": _parse(form, "count", int, "invalid_number", problems, required=True),
+           "interval": _parse(form, "interval", int, "invalid_number", problems),
+           "week_of_month": _parse(form, "week_of_month", int, "invalid_choice", problems)}
+    return load(SeminarRepeat(), {name: value for name, value in raw.items() if value is not None}, problems)
+
+
 def organiser_input(form) -> dict:
     """The settings form as OrganiserInput's data (one partner origin per line)."""
     problems: dict = {}
@@ -269,6 +279,7 @@ def organiser_input(form) -> dict:
         "contact_email": form.get("contact_email", "").strip(),
         "website_url": _optional(form, "website_url"),
         "privacy_policy_url": form.get("privacy_policy_url", "").strip(),
+        "imprint_url": _optional(form, "imprint_url"),
         "allowed_origins": [line.strip().rstrip("/") for line in form.get("allowed_origins", "").splitlines()
                             if line.strip()],
         "retention_days": _parse(form, "retention_days", _count, "invalid_number", problems, required=True),

@@ -9,6 +9,8 @@ and text, or an error next to the form field it concerns.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -36,7 +38,7 @@ from shared.i18n import LANGUAGES, N_
 from shared.links import seminar_feed_url, seminar_page_url, series_feed_url
 from shared.models import ACTIVE, RegistrationStatus, Role
 from shared.problems import Refusal
-from shared.times import format_day, local
+from shared.times import format_day, local, weekday_name
 from services.registration.accounts.api_tokens import create_api_token, list_api_tokens, revoke_api_token
 from services.registration.accounts.audit import recent_events
 from services.registration.accounts.logins import authenticate
@@ -48,6 +50,13 @@ from services.registration.domain.organisers import ORGANISER_SETTINGS, get_orga
 from services.registration.domain.registrations import STATUS_MAIL, cancel_registration
 from services.registration.domain.retention import anonymise_after
 from services.registration.domain.seminar_changes import cancel_seminar, move_seminar, preview_move
+from services.registration.domain.seminar_copies import (
+    MOST_REPEATS,
+    duplicate_seminar,
+    preview_repeat,
+    repeat_seminar,
+    week_of_month,
+)
 from services.registration.domain.seminars import (
     create_seminar,
     get_seminar,
@@ -77,6 +86,7 @@ from services.registration.manage.forms import (
     move_input,
     organiser_input,
     present_move_values,
+    repeat_input,
     seminar_input,
     seminar_values,
     webhook_input,
@@ -379,8 +389,8 @@ def move(org: str, seminar_id: int):
             return _done(page_text("Nichts geändert: Zeit, Ort und Zugangslink sind wie bisher."),
                          "manage_pages.seminar", org=org, seminar_id=seminar_id)
         return _move_page(org, by, plan, {})
-    return _done(page_plural("Gespeichert. %(count)s Mail an Teilnehmende wird gesendet.",
-                             "Gespeichert. %(count)s Mails an Teilnehmende werden gesendet.", len(told)),
+    return _done(page_plural("Gespeichert. %(count)s E-Mail an Teilnehmende wird gesendet.",
+                             "Gespeichert. %(count)s E-Mails an Teilnehmende werden gesendet.", len(told)),
                  "manage_pages.seminar", org=org, seminar_id=seminar_id)
 
 
@@ -423,6 +433,62 @@ def cancel(org: str, seminar_id: int):
                  "manage_pages.seminar", org=org, seminar_id=seminar_id)
 
 
+@manage_pages.post("/<org>/seminars/<int:seminar_id>/duplicate")
+def duplicate(org: str, seminar_id: int):
+    """Copy the seminar as a draft and open the copy's form, to give it its own date."""
+    check_csrf()
+    by = page_principal(org, EDIT)
+    copy_id = duplicate_seminar(current_runtime(), by, seminar_id)
+    return _done(page_text("Die Kopie ist als Entwurf angelegt. Geben Sie ihr hier Datum und Angaben."),
+                 "manage_pages.edit_seminar", org=org, seminar_id=copy_id)
+
+
+@manage_pages.get("/<org>/seminars/<int:seminar_id>/repeat")
+def repeat_question(org: str, seminar_id: int):
+    """The form for repeating a seminar weekly or monthly, before any date is shown."""
+    by = page_principal(org, EDIT)
+    return _repeat_page(org, by, seminar_id, {"every": "month", "count": "6", "interval": "1"}, {})
+
+
+@manage_pages.post("/<org>/seminars/<int:seminar_id>/repeat")
+def repeat(org: str, seminar_id: int):
+    """Show the dates of the chosen rhythm; once confirmed, create a draft for each."""
+    check_csrf()
+    by = page_principal(org, EDIT)
+    try:
+        rhythm = repeat_input(request.form)
+        if request.form.get("confirmed") != "1":
+            dates = preview_repeat(current_runtime(), by, seminar_id, rhythm)
+            return _repeat_page(org, by, seminar_id, request.form, {}, dates=dates)
+        created = repeat_seminar(current_runtime(), by, seminar_id, rhythm)
+    except (FormInvalid, Refusal) as problem:
+        return _repeat_page(org, by, seminar_id, request.form, form_errors(problem, {"date_out_of_range": "count"}),
+                            status=problem.status)
+    return _done(page_plural("%(count)s Entwurf ist angelegt.", "%(count)s Entwürfe sind angelegt.", len(created)),
+                 "manage_pages.seminars", org=org)
+
+
+# "the n-th Wednesday of the month", for n = 1 to 5.
+NTH_WEEKDAY = (N_("am ersten %(weekday)s im Monat"), N_("am zweiten %(weekday)s im Monat"),
+               N_("am dritten %(weekday)s im Monat"), N_("am vierten %(weekday)s im Monat"),
+               N_("am fünften %(weekday)s im Monat (Monate ohne ihn werden übersprungen)"))
+
+
+def _repeat_page(org: str, by, seminar_id: int, values, errors, dates=None, status: int = 200):
+    seminar, _counts = get_seminar(current_runtime(), by, seminar_id)
+    language = page_language()
+    weekday = weekday_name(seminar.starts_at, seminar.timezone, language)
+    own_week = week_of_month(local(seminar.starts_at, seminar.timezone).date())
+    # The seminar's own place in its month, or the last such weekday (the usual choices of a monthly series).
+    weeks = [(str(own_week), page_text(NTH_WEEKDAY[own_week - 1], weekday=weekday)),
+             ("-1", page_text("am letzten %(weekday)s im Monat", weekday=weekday))]
+    values = {"week_of_month": str(own_week), **values}
+    shown = [SimpleNamespace(starts_at=starts_at, ends_at=ends_at, timezone=seminar.timezone)
+             for starts_at, ends_at in dates or []]
+    return _render("manage/repeat_seminar.html", org, by, status, seminar=seminar, values=values,
+                   errors=messages(errors), dates=shown, weeks=weeks, most=MOST_REPEATS)
+
+
 @manage_pages.get("/<org>/seminars/<int:seminar_id>/export.<any(csv, xlsx):fmt>")
 def export_seminar(org: str, seminar_id: int, fmt: str):
     """The seminar's attendee list as CSV or XLSX, with the status filter of the table."""
@@ -435,7 +501,7 @@ def export_seminar(org: str, seminar_id: int, fmt: str):
 # What the buttons of the attendee table do, and what the page says afterwards.
 REGISTRATION_ACTIONS: dict[str, tuple[Callable, str]] = {
     "promote": (waiting_list.promote, N_("Die Person ist nachgerückt und wird benachrichtigt.")),
-    "resend": (resend_mail, N_("Die Mail wird erneut gesendet.")),
+    "resend": (resend_mail, N_("Die E-Mail wird erneut gesendet.")),
 }
 
 
@@ -457,7 +523,7 @@ def cancel_registration_for_participant(org: str, registration_id: int):
     except FormInvalid as problem:
         return _cancel_registration_page(org, by, registration_id, request.form, messages(problem.errors), 422)
     cancel_registration(current_runtime(), registration_id, by=by, message=data["message"])
-    return _done(page_text("Die Person ist abgemeldet und bekommt eine Bestätigung per Mail."),
+    return _done(page_text("Die Person ist abgemeldet und bekommt eine Bestätigung per E-Mail."),
                  "manage_pages.seminar", org=org, seminar_id=seminar_id, _anchor="attendees",
                  status=request.args.get("status") or None, q=request.args.get("q") or None)
 

@@ -20,6 +20,7 @@ from shared.models import (
     WebhookEvent,
 )
 from services.registration.domain.refusals import DateOutOfRange
+from services.registration.domain.seminar_copies import MOST_REPEATS
 from services.registration.domain.seminar_times import span_problem
 from services.registration.web.origins import ORIGIN_SHAPE
 from services.registration.web.schema_fields import CODES, Input, QuestionOption, flag, moment, required_text, text
@@ -123,6 +124,33 @@ class SeminarMove(Input):
     location = text(500, allow_none=True)
     join_url = fields.String(allow_none=True, validate=URL, error_messages=CODES)
     message = participant_message()
+
+
+class SeminarRepeat(Input):
+    """Drafts like a seminar on repeating dates after it, at its local time of day."""
+
+    every = fields.String(required=True, validate=validate.OneOf(["week", "month"], error="invalid_choice"),
+                          error_messages=CODES, metadata={"description": "``week``: every ``interval`` weeks; "
+                                                          "``month``: monthly on the same weekday of the month"})
+    count = fields.Integer(required=True, validate=validate.Range(1, MOST_REPEATS, error="out_of_range"),
+                           error_messages=CODES, metadata={"description": "How many dates after the seminar"})
+    interval = fields.Integer(load_default=1, validate=validate.Range(1, 4, error="out_of_range"),
+                              error_messages=CODES, metadata={"description": "Weeks between dates (weekly only)"})
+    week_of_month = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.OneOf([1, 2, 3, 4, 5, -1], error="invalid_choice"),
+        error_messages=CODES,
+        metadata={"description": "Monthly only: the n-th weekday (1-5) or the last (-1); default: the seminar's own"})
+
+
+class RepeatedDate(Schema):
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+
+
+class RepeatPreview(Schema):
+    """The dates a repetition would create, nothing created yet."""
+
+    dates = fields.List(fields.Nested(RepeatedDate))
 
 
 class ParticipantNotice(Input):
@@ -254,6 +282,7 @@ class OrganiserOutput(Schema):
     contact_email = fields.String()
     website_url = fields.String(allow_none=True)
     privacy_policy_url = fields.String()
+    imprint_url = fields.String(allow_none=True)
     allowed_origins = fields.List(fields.String())
     retention_days = fields.Integer()
     retention_days_cancelled = fields.Integer()
@@ -267,6 +296,8 @@ class OrganiserInput(Input):
     contact_email = fields.Email(error_messages={**CODES, "invalid": "invalid_email"})
     website_url = fields.String(allow_none=True, validate=URL, error_messages=CODES)
     privacy_policy_url = fields.String(validate=URL, error_messages=CODES)
+    imprint_url = fields.String(allow_none=True, validate=URL, error_messages=CODES,
+                                metadata={"description": "The organiser's Impressum, linked on its pages and mails"})
     allowed_origins = fields.List(fields.String(validate=ORIGIN), validate=validate.Length(max=50, error="too_long"),
                                   metadata={"description": "Partner sites allowed to embed the forms"})
     retention_days = fields.Integer(validate=validate.Range(1, 3650, error="out_of_range"), error_messages=CODES)

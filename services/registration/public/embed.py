@@ -11,7 +11,12 @@ from shared.problems import field_message, problem_text
 from services.registration.domain.consent import consent_text
 from services.registration.domain.public_seminars import list_public_seminars
 from services.registration.domain.registration_window import closed_reason
-from services.registration.public.registration_form import render_registered, render_seminar, submit_form
+from services.registration.public.registration_form import (
+    render_registered,
+    render_seminar,
+    resend_from_registered,
+    submit_form,
+)
 from services.registration.web.context import current_runtime, page_language
 from services.registration.web.origins import seminar_origins, series_origins
 
@@ -63,7 +68,7 @@ def seminar_form_post(event_id: int):
     posted = submit_form(event_id, language)
     if posted.status:
         return redirect(url_for("embed.registered", event_id=event_id, status=posted.status, lang=language,
-                                series=request.args.get("series")))
+                                series=request.args.get("series"), t=posted.page_token))
     return _render_form(event_id, errors=posted.errors, values=posted.values, form_problem=posted.problem,
                         status=posted.http_status)
 
@@ -72,7 +77,14 @@ def seminar_form_post(event_id: int):
 def registered(event_id: int):
     """What happens next, inside the iframe."""
     g.frame_origins = seminar_origins(event_id)
-    return render_registered(event_id, "embed/registered.html")
+    return render_registered(event_id, "embed/registered.html", "embed.resend")
+
+
+@embed.post("/embed/events/<int:event_id>/registered/resend")
+def resend(event_id: int):
+    """Send the registration's mail again, inside the iframe."""
+    g.frame_origins = seminar_origins(event_id)
+    return resend_from_registered(event_id, "embed.registered")
 
 
 @embed.get("/embed/series/<slug>")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 
 from flask import Blueprint, Response, abort, redirect, render_template, url_for
 
 from shared.db import read_session
-from shared.ical import google_calendar_url, make_calendar, seminar_event
+from shared.ical import google_calendar_url, make_calendar, outlook_calendar_url, seminar_event
 from shared.links import (
     google_subscribe_url,
     outlook_subscribe_url,
@@ -16,10 +17,17 @@ from shared.links import (
 )
 from shared.models import Registration, RegistrationStatus
 from shared.texts import paragraphs
+from shared.times import format_lead_times
 from shared.tokens import REGISTRATION_PAGE, read_token
+from services.registration.domain.joining import JOIN_OPENS_BEFORE, may_join_now
 from services.registration.domain.public_seminars import list_public_seminars
 from services.registration.domain.registrations import cancel_registration, confirm_address, renew_feed_link
-from services.registration.public.registration_form import render_registered, render_seminar, submit_form
+from services.registration.public.registration_form import (
+    render_registered,
+    render_seminar,
+    resend_from_registered,
+    submit_form,
+)
 from services.registration.web.context import current_runtime, page_language
 
 pages = Blueprint("pages", __name__, template_folder="templates")
@@ -47,7 +55,8 @@ def seminar_form_post(event_id: int):
     language = page_language()
     posted = submit_form(event_id, language)
     if posted.status:
-        return redirect(url_for("pages.registered", event_id=event_id, status=posted.status, lang=language))
+        return redirect(url_for("pages.registered", event_id=event_id, status=posted.status, lang=language,
+                                t=posted.page_token))
     return render_seminar(event_id, errors=posted.errors, values=posted.values, form_problem=posted.problem,
                           status=posted.http_status)
 
@@ -56,6 +65,12 @@ def seminar_form_post(event_id: int):
 def registered(event_id: int):
     """What happens next after a registration."""
     return render_registered(event_id)
+
+
+@pages.post("/events/<int:event_id>/registered/resend")
+def resend(event_id: int):
+    """Send the registration's mail again (limited; see ``participant_resend``)."""
+    return resend_from_registered(event_id, "pages.registered")
 
 
 @pages.get("/r/<token>")
@@ -71,6 +86,10 @@ def participant_page(token: str):
         seminar=seminar,
         token=token,
         google_url=google_calendar_url(seminar, settings),
+        outlook_url=outlook_calendar_url(seminar, settings),
+        join_now=may_join_now(registration),
+        join_opens=format_lead_times([JOIN_OPENS_BEFORE // timedelta(minutes=1)], page_language()),
+        lead_times=format_lead_times(seminar.reminder_offsets or [], page_language()),
         feed=_subscription_links(feed_url, "Meine Seminare"),
         series_feed=_subscription_links(series_feed_url(settings, seminar.series.slug), seminar.series.title)
         if seminar.series else None,

@@ -78,6 +78,7 @@ class OrganiserRef(Schema):
 class RegistrationWindow(Schema):
     open = fields.Boolean(metadata={"description": "Whether registration is possible now"})
     reason = fields.String(allow_none=True, metadata={"description": "Problem code when closed"})
+    waiting_list = fields.Boolean(metadata={"description": "Open, but no seat left: a registration goes onto the waiting list"})
     opens_at = fields.AwareDateTime(allow_none=True)
     closes_at = fields.AwareDateTime()
 

@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException
 from shared.i18n import LANGUAGES, translate, translate_plural, translator
 from shared.problems import negotiated_language
 from shared.runtime import Runtime
-from shared.times import format_when
+from shared.times import format_moment, format_when
 from services.registration.web.public_cache import PublicAnswers
 
 
@@ -38,12 +38,13 @@ def page_plural(singular: str, plural: str, number: int, **params) -> str:
 
 
 def template_helpers() -> dict:
-    """What every template of the service may use: ``lang``, ``_()`` and its kin, and ``when(seminar)``."""
+    """What every template of the service may use: ``lang``, ``_()`` and its kin, ``when(seminar)``, ``at(moment, zone)``."""
     language = page_language() if request else "de"
     return {
         "lang": language,
         **translator(language).template_globals(),
         "when": lambda seminar: format_when(seminar.starts_at, seminar.ends_at, seminar.timezone, language),
+        "at": lambda moment, zone: format_moment(moment, zone, language),
     }
 
 

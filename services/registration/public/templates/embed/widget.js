@@ -31,6 +31,8 @@
       optional: {{ _("optional")|tojson }},
       privacy: {{ _("Datenschutzerklärung lesen")|tojson }},
       submit: {{ _("Verbindlich anmelden")|tojson }},
+      submitWaitingList: {{ _("Auf die Warteliste")|tojson }},
+      fullJoinList: {{ _("Ausgebucht – Sie kommen auf die Warteliste.")|tojson }},
       register: {{ _("Anmelden")|tojson }},
       back: {{ _("Zurück zu allen Terminen")|tojson }},
       checkEntries: {{ _("Bitte prüfen Sie Ihre Angaben")|tojson }},
@@ -38,9 +40,10 @@
       seatsLeft: (n) => (n === 1 ? {{ ngettext("%(count)s Platz frei", "%(count)s Plätze frei", 1)|tojson }}
         : {{ ngettext("%(count)s Platz frei", "%(count)s Plätze frei", 2, count="{n}")|tojson }}.replace("{n}", n)),
       seatsOpen: {{ _("Plätze frei")|tojson }},
-      waitingList: {{ _("Warteliste")|tojson }},
       fullyBooked: {{ _("Ausgebucht")|tojson }},
       thanks: {{ _("Vielen Dank!")|tojson }},
+      sentTo: {{ _("Die E-Mail geht an %(address)s.", address="{address}")|tojson }},
+      spam: {{ _("Keine E-Mail bekommen? Schauen Sie bitte auch im Spam-Ordner nach.")|tojson }},
       pending: {{ _("Bitte bestätigen Sie Ihre E-Mail-Adresse mit dem Link in der E-Mail, die wir Ihnen geschickt haben. Darin steht auch, ob ein Platz für Sie frei ist oder ob Sie auf der Warteliste stehen.")|tojson }},
       waitlisted: {{ _("Sie stehen auf der Warteliste. Wird ein Platz frei, rücken Sie automatisch nach und bekommen eine E-Mail.")|tojson }},
       confirmed: {{ _("Ihre Anmeldung ist bestätigt. Die Bestätigung mit allen Details kommt per E-Mail.")|tojson }},
@@ -221,7 +224,7 @@
     if (reason === "seminar_full") return widget.text.fullyBooked;
     if (reason) return CLOSED[reason][widget.lang][0];
     if (seminar.seats_left === null) return widget.text.seatsOpen;
-    if (seminar.seats_left === 0) return widget.text.waitingList;
+    if (seminar.registration.waiting_list) return widget.text.fullJoinList;
     return widget.text.seatsLeft(seminar.seats_left);
   }
 
@@ -273,7 +276,8 @@
     const status = el("p", { role: "status", class: "meta" });
     const form = el("form", { novalidate: true, "aria-labelledby": "form-heading" },
       summary, ...fields.map((field) => field.container),
-      el("button", { type: "submit" }, text.submit), status);
+      el("button", { type: "submit" }, seminar.registration.waiting_list ? text.submitWaitingList : text.submit),
+      status);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       submit(widget, seminar, fields, summary, status);
@@ -385,7 +389,7 @@
     try {
       const answer = await api(widget, "/api/v1/events/" + seminar.id + "/registrations", body);
       status.textContent = "";
-      if (answer.status === 201) return showDone(widget, answer.body.status);
+      if (answer.status === 201) return showDone(widget, answer.body.status, body.email.trim().toLowerCase());
       const problem = answer.body || {};
       showErrors(widget, fields, summary, problem.errors || {}, problem.errors ? null : detailOf(widget, problem));
     } catch (failure) {
@@ -429,9 +433,12 @@
   }
 
   /** After success: what happens next, in the participant's language. */
-  function showDone(widget, status) {
+  /** What happens next, naming the address the mail went to and where else to look for it. */
+  function showDone(widget, status, address) {
     const text = widget.text;
-    const message = el("p", { class: "notice", role: "status", tabindex: "-1" }, text[status] || text.pending);
+    const message = el("div", { class: "notice", role: "status", tabindex: "-1" },
+      el("p", {}, text[status] || text.pending),
+      el("p", {}, text.sentTo.replace("{address}", address) + " " + text.spam));
     show(widget, el("h2", {}, text.thanks), message);
     message.focus();
   }
